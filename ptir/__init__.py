@@ -1,0 +1,53 @@
+"""PTIR: a portable tensor IR, lowered through StableHLO to IREE and XLA.
+
+    prog = ptir.parse(text)          # parse and verify
+    f = ptir.compile(prog, target="llvm-cpu")
+    y = f(x)                         # numpy in, numpy out
+"""
+
+from __future__ import annotations
+
+from .dialect import Builder, Program, TensorType, tensor
+from .dialect import parse as _parse
+from .dialect import verify as _verify
+from .errors import PtirError
+
+__all__ = ["parse", "verify", "compile", "Program", "Builder", "TensorType", "tensor", "PtirError"]
+
+
+def parse(text: str, file: str = "<input>", verify: bool = True) -> Program:
+    """Parse PTIR text; verified unless `verify=False`. Raises ParseError/VerifyError."""
+    program = _parse(text, file)
+    return _verify(program) if verify else program
+
+
+def verify(program: Program) -> Program:
+    """Check SSA and every op's type rule; raises VerifyError with all diagnostics."""
+    return _verify(program)
+
+
+class Compiled:
+    """A compiled entry function as a Python callable: one array for one result, a tuple
+    for several."""
+
+    def __init__(self, executable):
+        self.executable = executable
+
+    def __call__(self, *arrays):
+        outs = self.executable(*arrays)
+        return outs[0] if len(outs) == 1 else tuple(outs)
+
+
+def compile(program: Program, target: str = "ref", *, entry: str = "main", params=None, flags=(),
+            dump_dir=None) -> Compiled:
+    """Compile `program`'s entry function for `target` (`ref`, `llvm-cpu`, `xla-cpu`).
+
+    `params` maps ptir.param names to arrays, or is a path to a safetensors file.
+    """
+    from .runtime import CompileOptions, get_backend
+    from .weights import load_params
+
+    if isinstance(params, str) or hasattr(params, "__fspath__"):
+        params = load_params(params)
+    options = CompileOptions(entry=entry, params=dict(params or {}), flags=list(flags), dump_dir=dump_dir)
+    return Compiled(get_backend(target).compile(_verify(program), options))

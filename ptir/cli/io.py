@@ -1,0 +1,59 @@
+"""File input and output for the CLI: readable errors and atomic writes."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from contextlib import contextmanager
+
+import numpy as np
+
+from ..errors import PtirError, RunError
+
+
+def read_text(path: str) -> str:
+    if path == "-":
+        return sys.stdin.read()
+    try:
+        with open(path, encoding="utf-8") as f:
+            return f.read()
+    except (OSError, UnicodeDecodeError) as e:
+        raise PtirError(f"cannot read {path}: {getattr(e, 'strerror', None) or e}") from None
+
+
+def load_program(path: str, entry: str | None = None):
+    import ptir
+
+    return ptir.parse(read_text(path), "<stdin>" if path == "-" else path)
+
+
+@contextmanager
+def atomic_output(path: str, mode: str = "wb"):
+    """Write to a temporary file beside `path` and move it into place only on success,
+    so a failed command never leaves a half-written artifact."""
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise PtirError(f"cannot write {path}: directory {directory} does not exist")
+    fd, tmp = tempfile.mkstemp(prefix=".ptir-", dir=directory)
+    try:
+        with os.fdopen(fd, mode) as f:
+            yield f
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def load_npz(path: str) -> dict[str, np.ndarray]:
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            return {k: z[k] for k in z.files}
+    except (OSError, ValueError) as e:
+        raise RunError(f"cannot read inputs {path}: {e}") from None
+
+
+def save_npz(path: str, arrays: dict[str, np.ndarray]) -> None:
+    with atomic_output(path) as f:
+        np.savez(f, **arrays)

@@ -1,0 +1,202 @@
+"""Elementwise ops: unary math, binary arithmetic and logic, compare, select, cast."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .. import dtypes as dt
+from ..registry import Attr, define
+from ..types import TensorType
+from ._common import fail, merged_shape, require_dtype, same_shape_and_dtype, to_type, widen
+
+NUMERIC = dt.INTS + dt.FLOATS
+LOGICAL = (dt.i1,) + dt.INTS
+
+_erf = np.frompyfunc(math.erf, 1, 1)
+
+
+def _unary_rule(allowed, what):
+    def rule(ins, attrs, out):
+        require_dtype(ins[0], allowed, what)
+        return [ins[0]]
+    return rule
+
+
+def _unary_ref(fn):
+    def ref(xs, attrs, out):
+        with np.errstate(all="ignore"):
+            return to_type(fn(widen(xs[0])), out[0])
+    return ref
+
+
+_UNARY = {
+    # name: (numpy function on widened values, allowed dtypes, description of allowed, doc)
+    "neg": (np.negative, NUMERIC, "a number type", "-x (integers wrap)"),
+    "abs": (np.abs, NUMERIC, "a number type", "|x|"),
+    "sign": (np.sign, NUMERIC, "a number type", "-1, 0 or 1 (NaN stays NaN)"),
+    "exp": (np.exp, dt.FLOATS, "a float type", "e^x"),
+    "log": (np.log, dt.FLOATS, "a float type", "natural logarithm"),
+    "log1p": (np.log1p, dt.FLOATS, "a float type", "log(1 + x)"),
+    "tanh": (np.tanh, dt.FLOATS, "a float type", "hyperbolic tangent"),
+    "logistic": (lambda x: 0.5 * (1.0 + np.tanh(0.5 * x)), dt.FLOATS, "a float type", "1 / (1 + e^-x)"),
+    "erf": (lambda x: _erf(x).astype(x.dtype), dt.FLOATS, "a float type", "the error function"),
+    "sqrt": (np.sqrt, dt.FLOATS, "a float type", "square root"),
+    "rsqrt": (lambda x: 1.0 / np.sqrt(x), dt.FLOATS, "a float type", "1 / sqrt(x)"),
+    "reciprocal": (lambda x: 1.0 / x, dt.FLOATS, "a float type", "1 / x"),
+    "sin": (np.sin, dt.FLOATS, "a float type", "sine"),
+    "cos": (np.cos, dt.FLOATS, "a float type", "cosine"),
+    "floor": (np.floor, dt.FLOATS, "a float type", "round toward -inf"),
+    "ceil": (np.ceil, dt.FLOATS, "a float type", "round toward +inf"),
+    "not": (lambda x: np.logical_not(x) if x.dtype == np.bool_ else np.invert(x), LOGICAL,
+            "i1 or an integer type", "logical not (i1), bitwise not (integers)"),
+}
+
+for _name, (_fn, _allowed, _what, _doc) in _UNARY.items():
+    define(_name, ("x",), _unary_rule(_allowed, _what), _unary_ref(_fn),
+           traits=("elementwise", "unary"), doc=f"Elementwise {_doc}.")
+
+
+# --- binary ---------------------------------------------------------------------------------------
+
+def _int_div(a, b):
+    """Integer division truncating toward zero; x/0 is -1 (all ones), as XLA and IREE do."""
+    safe = np.where(b == 0, 1, b).astype(a.dtype)
+    q = a // safe
+    if a.dtype.kind == "i":
+        q = q + ((a % safe != 0) & ((a < 0) != (safe < 0))).astype(a.dtype)
+    return np.where(b == 0, np.array(-1).astype(a.dtype), q)
+
+
+def _div(a, b):
+    if a.dtype.kind == "f":
+        return a / b
+    return _int_div(a, b)
+
+
+def _rem(a, b):
+    """Remainder with the dividend's sign (C fmod); x rem 0 is x for integers."""
+    if a.dtype.kind == "f":
+        return np.fmod(a, b)
+    safe = np.where(b == 0, 1, b)
+    return np.where(b == 0, a, np.fmod(a, safe))
+
+
+def _pow(a, b):
+    if a.dtype.kind == "f":
+        return np.power(a, b)
+    # Integer power: a negative exponent gives 0 except for bases 1 and -1.
+    r = np.power(a, np.maximum(b, 0))
+    if a.dtype.kind == "u":
+        return r
+    odd = (b % 2) != 0
+    neg_exp = np.where(a == 1, 1, np.where(a == -1, np.where(odd, -1, 1), 0)).astype(a.dtype)
+    return np.where(b < 0, neg_exp, r)
+
+
+def _logic(fn_bool, fn_int):
+    return lambda a, b: fn_bool(a, b) if a.dtype == np.bool_ else fn_int(a, b)
+
+
+_BINARY = {
+    "add": (np.add, NUMERIC, "a number type", "lhs + rhs", ("commutative",)),
+    "sub": (np.subtract, NUMERIC, "a number type", "lhs - rhs", ()),
+    "mul": (np.multiply, NUMERIC, "a number type", "lhs * rhs", ("commutative",)),
+    "div": (_div, NUMERIC, "a number type", "lhs / rhs; integers truncate toward zero (x/0 = -1)", ()),
+    "max": (np.maximum, NUMERIC, "a number type", "maximum, NaN-propagating", ("commutative",)),
+    "min": (np.minimum, NUMERIC, "a number type", "minimum, NaN-propagating", ("commutative",)),
+    "pow": (_pow, NUMERIC, "a number type", "lhs ^ rhs", ()),
+    "rem": (_rem, NUMERIC, "a number type", "remainder with the dividend's sign", ()),
+    "and": (_logic(np.logical_and, np.bitwise_and), LOGICAL, "i1 or an integer type", "logical/bitwise and",
+            ("commutative",)),
+    "or": (_logic(np.logical_or, np.bitwise_or), LOGICAL, "i1 or an integer type", "logical/bitwise or",
+           ("commutative",)),
+    "xor": (_logic(np.logical_xor, np.bitwise_xor), LOGICAL, "i1 or an integer type", "logical/bitwise xor",
+            ("commutative",)),
+}
+
+
+def _binary_rule(allowed, what):
+    def rule(ins, attrs, out):
+        same_shape_and_dtype(ins)
+        require_dtype(ins[0], allowed, what)
+        return [TensorType(merged_shape(ins), ins[0].dtype)]
+    return rule
+
+
+def _binary_ref(fn):
+    def ref(xs, attrs, out):
+        with np.errstate(all="ignore"):
+            return to_type(fn(widen(xs[0]), widen(xs[1])), out[0])
+    return ref
+
+
+for _name, (_fn, _allowed, _what, _doc, _traits) in _BINARY.items():
+    define(_name, ("lhs", "rhs"), _binary_rule(_allowed, _what), _binary_ref(_fn),
+           traits=("elementwise", "binary") + _traits, doc=f"Elementwise {_doc}.")
+
+
+# --- compare, select, cast ------------------------------------------------------------------------
+
+_DIRECTIONS = {"lt": np.less, "le": np.less_equal, "eq": np.equal, "ne": np.not_equal,
+               "ge": np.greater_equal, "gt": np.greater}
+
+
+def _compare_rule(ins, attrs, out):
+    same_shape_and_dtype(ins)
+    return [TensorType(merged_shape(ins), dt.i1)]
+
+
+define("compare", ("lhs", "rhs"), _compare_rule,
+       lambda xs, attrs, out: _DIRECTIONS[attrs["direction"]](xs[0], xs[1]),
+       attrs=(Attr("direction", "str", choices=tuple(_DIRECTIONS)),),
+       traits=("elementwise",),
+       doc="Elementwise comparison giving i1; every comparison with NaN is false except `ne`.")
+
+
+def _select_rule(ins, attrs, out):
+    pred, a, b = ins
+    if pred.dtype != dt.i1:
+        fail(f"pred dtype {pred.dtype} is not i1")
+    same_shape_and_dtype([a, b])
+    same_shape_and_dtype([pred.with_dtype(a.dtype), a])
+    return [TensorType(merged_shape(ins), a.dtype)]
+
+
+define("select", ("pred", "on_true", "on_false"), _select_rule,
+       lambda xs, attrs, out: np.where(xs[0], xs[1], xs[2]),
+       traits=("elementwise",), doc="Elementwise choice: on_true where pred, else on_false.")
+
+
+def _cast_rule(ins, attrs, out):
+    x, y = ins[0], out[0]
+    if len(x.shape) != len(y.shape) or not all(a == b or a is None or b is None
+                                               for a, b in zip(x.shape, y.shape, strict=True)):
+        fail(f"cast changes the shape {x.dims_str} to {y.dims_str}")
+    return [y]
+
+
+def cast_array(x: np.ndarray, to: dt.DType) -> np.ndarray:
+    """PTIR cast semantics: float to int truncates toward zero and saturates, NaN to 0;
+    to i1 means != 0; integers wrap."""
+    src = x.dtype
+    if to.is_bool:
+        return x != 0
+    if to.is_int and src.kind == "f" or (to.is_int and src == dt.bf16.np_dtype):
+        info = np.iinfo(to.np_dtype)
+        y = np.trunc(x.astype(np.float64))
+        y = np.nan_to_num(y, nan=0.0, posinf=float(info.max), neginf=float(info.min))
+        out = np.clip(y, info.min, info.max)
+        res = out.astype(to.np_dtype)
+        # float64 cannot hold int64's max exactly; saturate explicitly.
+        return np.where(y >= float(info.max), info.max, np.where(y <= float(info.min), info.min, res)
+                        ).astype(to.np_dtype)
+    with np.errstate(all="ignore"):
+        return x.astype(to.np_dtype)
+
+
+define("cast", ("x",), _cast_rule, lambda xs, attrs, out: cast_array(xs[0], out[0].dtype),
+       result_given=True, traits=("elementwise", "unary"),
+       doc="Convert to the result dtype: float to int truncates toward zero and saturates, NaN becomes 0; "
+           "to i1 means `x != 0`; integers wrap.")

@@ -1,0 +1,111 @@
+"""One backend protocol for every target.
+
+    backend = get_backend("llvm-cpu")
+    exe = backend.compile(program, CompileOptions(entry="main", params={...}))
+    outs = exe(*arrays)          # a list of numpy arrays that own their memory
+
+Targets are named like IREE's: `ref` (numpy), `llvm-cpu` (IREE), `xla-cpu` (JAX/XLA).
+Adding a target is one module and one line in `TARGETS`.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..dialect.program import Function, Program
+from ..dialect.types import TensorType
+from ..errors import RunError, UsageError
+
+# target name -> "module:Class"; modules are imported only when used.
+TARGETS = {
+    "ref": "ptir.runtime.ref:RefBackend",
+    "llvm-cpu": "ptir.runtime.iree_backend:IreeBackend",
+    "xla-cpu": "ptir.runtime.xla_backend:XlaBackend",
+}
+
+
+@dataclass
+class CompileOptions:
+    entry: str = "main"
+    params: dict[str, np.ndarray] = field(default_factory=dict)   # weights by ptir.param name
+    flags: list[str] = field(default_factory=list)                # extra compiler flags (IREE)
+    dump_dir: str | None = None
+    cache: bool = True
+
+
+class Executable:
+    """A compiled entry function: call it with the non-param inputs, in order."""
+
+    def __init__(self, fn: Function):
+        self.fn = fn
+        self.input_types = [a.value.type for a in fn.inputs]
+        self.input_names = [a.value.name for a in fn.inputs]
+        self.result_types = list(fn.result_types)
+
+    def __call__(self, *arrays) -> list[np.ndarray]:
+        return self.run(check_inputs(self.fn, arrays))
+
+    def run(self, arrays: list[np.ndarray]) -> list[np.ndarray]:
+        raise NotImplementedError
+
+
+class Backend:
+    name = "?"
+
+    def compile(self, program: Program, options: CompileOptions | None = None) -> Executable:
+        raise NotImplementedError
+
+
+def get_backend(target: str) -> Backend:
+    if target not in TARGETS:
+        raise UsageError(f"unknown target '{target}' (known: {', '.join(TARGETS)})")
+    module, cls = TARGETS[target].split(":")
+    return getattr(importlib.import_module(module), cls)()
+
+
+def describe(x: np.ndarray) -> str:
+    return f"{x.dtype} array of shape ({', '.join(map(str, x.shape))})"
+
+
+def matches(t: TensorType, x: np.ndarray) -> bool:
+    return x.dtype == t.dtype.np_dtype and x.ndim == t.rank and all(
+        d is None or d == n for d, n in zip(t.shape, x.shape, strict=True))
+
+
+def check_inputs(fn: Function, arrays) -> list[np.ndarray]:
+    """The caller's inputs as arrays of exactly the declared types, or a RunError."""
+    inputs = fn.inputs
+    if len(arrays) != len(inputs):
+        names = ", ".join("%" + a.value.name for a in inputs)
+        raise RunError(f"@{fn.name} takes {len(inputs)} input{'s' if len(inputs) != 1 else ''} ({names}), "
+                       f"got {len(arrays)}")
+    out = []
+    for a, x in zip(inputs, arrays, strict=True):
+        x = np.asarray(x)
+        if not matches(a.value.type, x):
+            raise RunError(f"input %{a.value.name}: expected {a.value.type}, got {describe(x)}")
+        out.append(x)
+    return out
+
+
+def check_params(fn: Function, params: dict[str, np.ndarray]) -> list[np.ndarray]:
+    """The weights of `fn`'s ptir.param arguments, in argument order, or a RunError naming
+    the missing or mis-shaped one."""
+    out = []
+    for name, arg in fn.params.items():
+        if name not in params:
+            raise RunError(f"missing weight \"{name}\" for argument %{arg.value.name} ({arg.value.type})")
+        x = np.asarray(params[name])
+        if not matches(arg.value.type, x):
+            raise RunError(f"weight \"{name}\": expected {arg.value.type}, got {describe(x)}")
+        out.append(x)
+    return out
+
+
+def interleave(fn: Function, inputs: list[np.ndarray], weights: list[np.ndarray]) -> list[np.ndarray]:
+    """All arguments of `fn` in declaration order, from its inputs and its weights."""
+    it_in, it_w = iter(inputs), iter(weights)
+    return [next(it_w) if a.param is not None else next(it_in) for a in fn.args]
