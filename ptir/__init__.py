@@ -39,15 +39,25 @@ class Compiled:
 
 
 def compile(program: Program, target: str = "ref", *, entry: str = "main", params=None, flags=(),
-            dump_dir=None) -> Compiled:
+            dump_dir=None, **target_options) -> Compiled:
     """Compile `program`'s entry function for `target` (`ref`, `llvm-cpu`, `xla-cpu`).
 
     `params` maps ptir.param names to arrays, or is a path to a safetensors file.
+    `flags` are extra compiler flags (IREE's, for llvm-cpu); `dump_dir` receives every
+    stage's IR; `target_options` are further CompileOptions fields (cpu, driver,
+    embed_params, cache).
     """
     from .runtime import CompileOptions, get_backend
+    from .runtime.stages import DumpDir
     from .weights import load_params
 
     if isinstance(params, str) or hasattr(params, "__fspath__"):
         params = load_params(params)
-    options = CompileOptions(entry=entry, params=dict(params or {}), flags=list(flags), dump_dir=dump_dir)
-    return Compiled(get_backend(target).compile(_verify(program), options))
+    backend = get_backend(target)
+    program = _verify(program)
+    dump = DumpDir(dump_dir) if dump_dir else None
+    if dump is not None:
+        dump.write("ptir", str(program), ".ptir")
+    options = CompileOptions(entry=entry, params=dict(params or {}), flags=list(flags), dump=dump,
+                             **target_options)
+    return Compiled(backend.compile(program, options))

@@ -18,6 +18,7 @@ import numpy as np
 from ..dialect.program import Function, Program
 from ..dialect.types import TensorType
 from ..errors import RunError, UsageError
+from .stages import DumpDir
 
 # target name -> "module:Class"; modules are imported only when used.
 TARGETS = {
@@ -32,8 +33,11 @@ class CompileOptions:
     entry: str = "main"
     params: dict[str, np.ndarray] = field(default_factory=dict)   # weights by ptir.param name
     flags: list[str] = field(default_factory=list)                # extra compiler flags (IREE)
-    dump_dir: str | None = None
+    dump: DumpDir | None = None                                   # write every stage here
     cache: bool = True
+    cpu: str = "host"              # llvm-cpu: the CPU to compile for; name one for portable artifacts
+    driver: str = "local-task"     # llvm-cpu: IREE's runtime driver (threads) or local-sync
+    embed_params: bool = False     # llvm-cpu: weights as constants instead of named parameters
 
 
 class Executable:
@@ -97,7 +101,8 @@ def check_params(fn: Function, params: dict[str, np.ndarray]) -> list[np.ndarray
     out = []
     for name, arg in fn.params.items():
         if name not in params:
-            raise RunError(f"missing weight \"{name}\" for argument %{arg.value.name} ({arg.value.type})")
+            raise RunError(f"missing weight \"{name}\" for argument %{arg.value.name} ({arg.value.type}); "
+                           "give the weights with --params / params=")
         x = np.asarray(params[name])
         if not matches(arg.value.type, x):
             raise RunError(f"weight \"{name}\": expected {arg.value.type}, got {describe(x)}")
@@ -105,7 +110,34 @@ def check_params(fn: Function, params: dict[str, np.ndarray]) -> list[np.ndarray
     return out
 
 
+def bind_params(fn: Function, params: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """`fn`'s weights by name, checked (see check_params)."""
+    return dict(zip(fn.params, check_params(fn, params), strict=True))
+
+
 def interleave(fn: Function, inputs: list[np.ndarray], weights: list[np.ndarray]) -> list[np.ndarray]:
     """All arguments of `fn` in declaration order, from its inputs and its weights."""
     it_in, it_w = iter(inputs), iter(weights)
     return [next(it_w) if a.param is not None else next(it_in) for a in fn.args]
+
+
+def signature(fn: Function, with_params: bool = True) -> dict:
+    """The entry's calling convention, stored in artifacts so they run without the source
+    (`with_params=False` when the weights are baked into the artifact)."""
+    return {"entry": fn.name,
+            "args": [{"name": a.value.name, "type": str(a.value.type), "param": a.param}
+                     for a in fn.args if with_params or a.param is None],
+            "results": [str(t) for t in fn.result_types]}
+
+
+def function_from_signature(sig: dict) -> Function:
+    """A body-less Function with the signature's arguments and results."""
+    from ..dialect.parser import Parser
+    from ..dialect.program import Argument, Value
+
+    def typ(text):
+        return Parser(text, "<signature>").type()
+
+    args = [Argument(Value(typ(a["type"]), a["name"], None, i), a.get("param"))
+            for i, a in enumerate(sig["args"])]
+    return Function(sig.get("entry", "main"), args, [typ(t) for t in sig["results"]])

@@ -1,0 +1,196 @@
+"""The `llvm-cpu` target: StableHLO compiled by IREE to a .vmfb, run by IREE's runtime.
+
+Weights (`ptir.param` arguments) are IREE named parameters by default: the module
+declares `#flow.parameter.named<"model"::NAME>` globals and the runtime binds them from
+arrays or a safetensors file.  The .vmfb stays small, the compile does not depend on
+the weights (so the cache hits across checkpoints), and the stock
+`iree-run-module --parameters=model=weights.safetensors` runs it.
+`CompileOptions(embed_params=True)` inlines them as constants instead.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+
+import numpy as np
+
+from ..dialect.program import Function, Program
+from ..errors import CompileError, RunError, UsageError
+from . import cache
+from .backend import (Backend, CompileOptions, Executable, bind_params, check_params, function_from_signature,
+                      signature)
+from .stages import IREE_PHASES, DumpDir
+
+PARAM_SCOPE = "model"
+# Chosen by measurement (docs/lowering.md): host CPU features are worth up to 7x;
+# the other flags are listed there with what they moved.
+DEFAULT_FLAGS = ("--iree-opt-level=O2",)
+DRIVERS = ("local-task", "local-sync")
+
+
+def compiler_version() -> str:
+    from importlib.metadata import version
+    return version("iree-base-compiler")
+
+
+def iree_flags(options: CompileOptions) -> list[str]:
+    for f in options.flags:
+        if not f.startswith("--") or len(f) < 3:
+            raise UsageError(f"malformed IREE flag '{f}' (flags look like --iree-opt-level=O3)")
+    return [f"--iree-llvmcpu-target-cpu={options.cpu}", *DEFAULT_FLAGS, *options.flags]
+
+
+def compile_vmfb(text: str, flags: list[str], dump: DumpDir | None = None, use_cache: bool = True) -> bytes:
+    """StableHLO text to .vmfb bytes through the cache; with `dump`, all phases are written."""
+    from iree import compiler as ic
+
+    k = cache.key(text, "llvm-cpu", "\0".join(flags), compiler_version())
+    if use_cache and dump is None and cache.enabled():
+        hit = cache.load(k)
+        if hit is not None:
+            return hit
+    extra = list(flags)
+    if dump is not None:
+        phases, executables = dump.scratch("phases"), dump.scratch("executables")
+        extra += [f"--dump-compilation-phases-to={phases}", f"--iree-hal-dump-executable-files-to={executables}"]
+    start = time.perf_counter()
+    try:
+        vmfb = ic.compile_str(text, input_type="stablehlo", target_backends=["llvm-cpu"], extra_args=extra)
+    except ic.CompilerToolError as e:
+        raise CompileError(f"IREE failed to compile the module: {_diagnostic(e)}; "
+                           f"the StableHLO is at {_keep(text, dump)}") from None
+    seconds = time.perf_counter() - start
+    if dump is not None:
+        _adopt_phases(dump, phases, executables, seconds)
+        dump.write("artifact", vmfb, ".vmfb")
+    if cache.enabled():
+        cache.store(k, vmfb)
+    return vmfb
+
+
+def _diagnostic(e) -> str:
+    lines = [ln for ln in str(e).splitlines() if "error:" in ln]
+    return (" | ".join(lines[:3]) or str(e).strip().splitlines()[0])[:1500]
+
+
+def _keep(text: str, dump: DumpDir | None) -> str:
+    if dump is not None:
+        return os.path.join(dump.path, next(e["file"] for e in dump.entries if e["stage"] == "stablehlo"))
+    fd, path = tempfile.mkstemp(prefix="ptir-failed-", suffix=".stablehlo.mlir")
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    return path
+
+
+def _adopt_phases(dump: DumpDir, phases: str, executables: str, seconds: float) -> None:
+    files = sorted(os.listdir(phases))
+    dump.time("iree.compile", seconds)
+    for phase in IREE_PHASES:
+        match = next((f for f in files if f.endswith(f".{phase}.mlir")), None)
+        if match is not None:
+            dump.adopt(f"iree.{phase}", os.path.join(phases, match), ".mlir")
+    dump.adopt("iree.executables", executables)
+    os.rmdir(phases) if not os.listdir(phases) else None
+
+
+class _Runtime:
+    """One IREE VM instance per process and one device per driver."""
+
+    instance = None
+    devices: dict = {}
+
+    @classmethod
+    def get(cls, driver: str):
+        import iree.runtime as rt
+
+        if driver not in DRIVERS:
+            raise UsageError(f"unknown IREE driver '{driver}' (known: {', '.join(DRIVERS)})")
+        if cls.instance is None:
+            cls.instance = rt.VmInstance()
+        if driver not in cls.devices:
+            cls.devices[driver] = rt.get_device(driver)
+        return cls.instance, cls.devices[driver]
+
+
+class IreeExecutable(Executable):
+    def __init__(self, fn: Function, vmfb: bytes, weights: dict[str, np.ndarray] | None,
+                 driver: str = "local-task"):
+        import iree.runtime as rt
+
+        super().__init__(fn)
+        self.vmfb = vmfb
+        self.unbound = bool(fn.params) and weights is None
+        instance, device = _Runtime.get(driver)
+        modules = []
+        if fn.params and weights:
+            index = rt.ParameterIndex()
+            # The index refers to these buffers; keep them alive with the executable.
+            self._weights = {k: np.ascontiguousarray(v) for k, v in weights.items()}
+            for name, arr in self._weights.items():
+                index.add_buffer(name, arr)
+            modules.append(rt.create_io_parameters_module(instance, index.create_provider(scope=PARAM_SCOPE)))
+        module = rt.VmModule.copy_buffer(instance, vmfb)
+        modules += [rt.create_hal_module(instance, device), module]
+        try:
+            context = rt.VmContext(instance, modules=modules)
+        except RuntimeError as e:
+            raise RunError(f"IREE could not load the module: {e}") from None
+        self.invoker = rt.FunctionInvoker(context, device, module.lookup_function("main"))
+
+    def run(self, arrays):
+        if self.unbound:
+            check_params(self.fn, {})   # raises, naming the first missing weight
+        try:
+            outs = self.invoker(*arrays)
+        except (RuntimeError, ValueError) as e:
+            raise RunError(f"IREE failed to run @{self.fn.name}: {e}") from None
+        outs = outs if isinstance(outs, tuple | list) else (outs,)
+        # to_host() views memory the device array owns: copy before it can be released.
+        return [np.array(o.to_host(), copy=True) for o in outs]
+
+
+class IreeBackend(Backend):
+    name = "llvm-cpu"
+
+    def compile(self, program: Program, options: CompileOptions | None = None) -> IreeExecutable:
+        from ..lower_stablehlo import lower
+
+        options = options or CompileOptions()
+        fn = program.entry(options.entry)
+        # Without weights the module still compiles (they are bound at run time), unless
+        # they are to be embedded.
+        weights = bind_params(fn, options.params) if options.params or options.embed_params else None
+        mode = "constants" if options.embed_params else "globals"
+        start = time.perf_counter()
+        sig = signature(fn, with_params=not options.embed_params)
+        lowered = lower(program, entry=options.entry, params_mode=mode, params=weights,
+                        reflection={"ptir.signature": json.dumps(sig)})
+        dump = options.dump
+        if dump is not None:
+            dump.write("stablehlo", lowered.text, ".mlir", time.perf_counter() - start)
+        vmfb = compile_vmfb(lowered.text, iree_flags(options), dump, options.cache)
+        if options.embed_params:
+            fn = function_from_signature(sig)
+        return IreeExecutable(fn, vmfb, weights, options.driver)
+
+
+def load_vmfb(path: str, params: dict[str, np.ndarray] | None = None, driver: str = "local-task") -> IreeExecutable:
+    """An executable from a .vmfb that ptir wrote; `params` binds its named weights."""
+    import iree.runtime as rt
+
+    try:
+        with open(path, "rb") as f:
+            vmfb = f.read()
+        instance, _ = _Runtime.get(driver)
+        reflection = rt.VmModule.copy_buffer(instance, vmfb).lookup_function("main").reflection
+    except (OSError, RuntimeError, ValueError) as e:
+        raise RunError(f"cannot load {path}: {e}") from None
+    if "ptir.signature" not in reflection:
+        raise RunError(f"{path} was not written by ptirc (it has no ptir.signature); "
+                       "run it with iree-run-module instead")
+    fn = function_from_signature(json.loads(reflection["ptir.signature"]))
+    weights = bind_params(fn, params) if params is not None else None
+    return IreeExecutable(fn, vmfb, weights, driver)
