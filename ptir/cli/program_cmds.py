@@ -6,7 +6,7 @@ import sys
 
 import numpy as np
 
-from ..errors import RunError
+from ..errors import RunError, UsageError
 from .io import load_npz, load_program, save_npz
 
 
@@ -26,7 +26,7 @@ def register(sub) -> None:
                        description="Run the entry function of FILE. Inputs come from an .npz keyed by "
                                    "argument name (without %%), or are seeded random; results go to an "
                                    ".npz as result0, result1, ..., or are summarised on standard output.")
-    p.add_argument("file", metavar="FILE", help="a .ptir file")
+    p.add_argument("file", metavar="FILE", help="a .ptir file, or a .vmfb that ptirc lower wrote")
     add_target_args(p)
     p.add_argument("--inputs", metavar="IN.npz", help="input arrays keyed by argument name")
     p.add_argument("--output", "-o", metavar="OUT.npz", help="write the results here")
@@ -43,8 +43,8 @@ def register(sub) -> None:
 def add_target_args(p) -> None:
     from ..runtime import TARGETS
 
-    p.add_argument("--target", "-t", default="ref", choices=list(TARGETS), metavar="TARGET",
-                   help=f"where to run: {', '.join(TARGETS)} (default ref)")
+    p.add_argument("--target", "-t", choices=list(TARGETS), metavar="TARGET",
+                   help=f"where to run: {', '.join(TARGETS)} (default ref; llvm-cpu for a .vmfb)")
     p.add_argument("--entry", default="main", metavar="NAME", help="the function to run (default main)")
     p.add_argument("--params", metavar="W.safetensors", help="weights for ptir.param arguments")
 
@@ -106,18 +106,32 @@ def summarize(results: list[np.ndarray]) -> str:
 
 
 def cmd_run(args) -> int:
-    import ptir
-
-    prog = load_program(args.file)
-    fn = prog.entry(args.entry)
+    exe = _load_vmfb(args) if args.file.endswith(".vmfb") else _compile(args)
+    fn = exe.fn
     inputs = inputs_from_npz(fn, args.inputs) if args.inputs else random_inputs(fn, args.seed)
-    compiled = ptir.compile(prog, args.target, entry=args.entry, params=args.params)
-    results = compiled.executable(*inputs)
+    results = exe(*inputs)
     if args.output:
         save_npz(args.output, {f"result{i}": r for i, r in enumerate(results)})
     else:
         print(summarize(results))
     return 0
+
+
+def _compile(args):
+    import ptir
+
+    prog = load_program(args.file)
+    prog.entry(args.entry)
+    return ptir.compile(prog, args.target or "ref", entry=args.entry, params=args.params).executable
+
+
+def _load_vmfb(args):
+    from ..runtime.iree_backend import load_vmfb
+    from ..weights import load_params
+
+    if args.target not in (None, "llvm-cpu"):
+        raise UsageError(f"a .vmfb runs on llvm-cpu, not --target {args.target}")
+    return load_vmfb(args.file, load_params(args.params) if args.params else None)
 
 
 def cmd_ops(args) -> int:

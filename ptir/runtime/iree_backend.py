@@ -20,8 +20,7 @@ import numpy as np
 from ..dialect.program import Function, Program
 from ..errors import CompileError, RunError, UsageError
 from . import cache
-from .backend import (Backend, CompileOptions, Executable, bind_params, check_params, function_from_signature,
-                      signature)
+from .backend import Backend, CompileOptions, Executable, bind_params, check_params, function_from_signature, signature
 from .stages import IREE_PHASES, DumpDir
 
 PARAM_SCOPE = "model"

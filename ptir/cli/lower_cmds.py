@@ -1,0 +1,73 @@
+"""`ptirc lower`: PTIR to StableHLO, VHLO or an IREE .vmfb, with every stage dumped."""
+
+from __future__ import annotations
+
+from ..errors import UsageError
+from .io import atomic_output, load_program
+
+EMITS = {"llvm-cpu": ("vmfb", "stablehlo", "vhlo"), "xla-cpu": ("stablehlo", "vhlo")}
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "lower", help="lower a PTIR file to StableHLO / VHLO / an IREE .vmfb",
+        description="Verify FILE and lower its entry function through StableHLO. For llvm-cpu the default "
+                    "output is an IREE .vmfb (runs under ptirc run and iree-run-module); --emit stablehlo "
+                    "writes the StableHLO text and --emit vhlo the versioned portable artifact. Weights "
+                    "(ptir.param arguments) stay out of the .vmfb as IREE named parameters unless "
+                    "--embed-params; give them at run time with --params or "
+                    "iree-run-module --parameters=model=W.safetensors.")
+    p.add_argument("file", metavar="FILE", help="a .ptir file")
+    p.add_argument("--target", "-t", required=True, choices=list(EMITS), metavar="TARGET",
+                   help="llvm-cpu (IREE) or xla-cpu (XLA)")
+    p.add_argument("-o", "--output", required=True, metavar="OUT", help="the file to write")
+    p.add_argument("--emit", choices=("vmfb", "stablehlo", "vhlo"),
+                   help="what to write (default: vmfb for llvm-cpu, stablehlo for xla-cpu)")
+    p.add_argument("--entry", default="main", metavar="NAME", help="the function to lower (default main)")
+    p.add_argument("--params", metavar="W.safetensors", help="weights, needed only with --embed-params")
+    p.add_argument("--embed-params", action="store_true", help="inline the weights as constants")
+    p.add_argument("--dump-dir", metavar="DIR", help="write the IR after every stage into DIR (numbered)")
+    p.add_argument("--iree-flag", action="append", default=[], metavar="FLAG",
+                   help="an extra iree-compile flag, e.g. --iree-flag=--iree-opt-level=O3 (repeatable)")
+    p.add_argument("--cpu", default="host",
+                   help="llvm-cpu: the CPU to compile for (default host; name one, e.g. znver4 or generic, "
+                        "for artifacts meant to run elsewhere)")
+    p.set_defaults(handler=cmd_lower)
+
+
+def cmd_lower(args) -> int:
+    import ptir
+
+    emit = args.emit or EMITS[args.target][0]
+    if emit not in EMITS[args.target]:
+        raise UsageError(f"--emit {emit} is not available for --target {args.target} "
+                         f"(choose from {', '.join(EMITS[args.target])})")
+    if args.embed_params and not args.params:
+        raise UsageError("--embed-params needs --params W.safetensors")
+    if args.iree_flag and args.target != "llvm-cpu":
+        raise UsageError("--iree-flag applies only to --target llvm-cpu")
+    program = load_program(args.file)
+    program.entry(args.entry)
+    options = dict(entry=args.entry, params=args.params, dump_dir=args.dump_dir)
+    if emit == "vmfb":
+        compiled = ptir.compile(program, "llvm-cpu", flags=args.iree_flag, cpu=args.cpu,
+                                embed_params=args.embed_params, **options)
+        payload = compiled.executable.vmfb
+    else:
+        if args.dump_dir:   # run the target's compiler too, so the dump shows its stages
+            ptir.compile(program, args.target, flags=args.iree_flag,
+                         **({"cpu": args.cpu} if args.target == "llvm-cpu" else {}), **options)
+        payload = _stablehlo(program, args, emit)
+    with atomic_output(args.output, "wb") as f:
+        f.write(payload if isinstance(payload, bytes) else payload.encode())
+    return 0
+
+
+def _stablehlo(program, args, emit: str):
+    from ..lower_stablehlo import lower, to_vhlo
+    from ..weights import load_params
+
+    params = load_params(args.params) if args.embed_params else None
+    text = lower(program, entry=args.entry, params_mode="constants" if args.embed_params else "arguments",
+                 params=params).text
+    return to_vhlo(text) if emit == "vhlo" else text
