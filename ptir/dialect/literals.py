@@ -97,6 +97,8 @@ def format_dense(arr: np.ndarray, dtype: DType) -> str:
     flat = arr.reshape(-1)
     if flat.size >= 1 and (arr.ndim == 0 or flat.size > 1) and _all_same_bits(flat):
         return format_element(flat[0], dtype) if _decimal_exact(flat[:1], dtype) else to_hex(flat[:1])
+    if flat.size == 0 and 0 in arr.shape[:-1]:
+        return to_hex(arr)    # `[]` and `[[], []]` only say where the first zero dim is when it is the last
     if flat.size <= DECIMAL_LIMIT and _decimal_exact(flat, dtype):
         return _nested(arr, dtype)
     return to_hex(arr)

@@ -7,6 +7,7 @@ read a program that is well formed but ill typed.
 
 from __future__ import annotations
 
+import json
 import re
 
 import numpy as np
@@ -355,11 +356,17 @@ class Parser:
                       f"found {s.found() if word is None else repr(word)}", pos)
 
     def string(self) -> str:
+        """A string in the printer's (JSON) escapes: \\n, \\", \\uXXXX, surrogate pairs included."""
         s = self.s
+        s.skip()
+        pos = s.pos
         m = s.match(_STRING)
         if m is None:
             raise s.error("unterminated string")
-        return m[1:-1].encode("latin-1", "backslashreplace").decode("unicode_escape")
+        try:
+            return json.loads(m, strict=False)
+        except ValueError as e:
+            raise s.error(f"bad escape in string: {e.msg}", pos + e.pos) from None
 
     # --- dense literals --------------------------------------------------------------------------
 

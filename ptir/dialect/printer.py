@@ -83,7 +83,10 @@ def print_op(op: Op, namer: _Namer) -> str:
             shown[k] = v
     parts = [f"%{namer.define(op)} = {op.opdef.full_name}"]
     if op.name == "constant":
-        parts.append(f"dense<{format_dense(op.attrs['value'], op.results[0].type.dtype)}>")
+        value, rtype = op.attrs["value"], op.results[0].type
+        if value.size == 1 and value.shape != rtype.shape:
+            value = value.reshape(())   # a one-element literal for a bigger type is a splat
+        parts.append(f"dense<{format_dense(value, rtype.dtype)}>")
     if operands:
         parts.append(operands)
     if shown:
