@@ -11,8 +11,10 @@ from .dialect import Builder, Program, TensorType, tensor
 from .dialect import parse as _parse
 from .dialect import verify as _verify
 from .errors import PtirError
+from .functional.tracing import Tensor, spec, trace
 
 __all__ = ["parse", "verify", "compile", "Program", "Builder", "TensorType", "tensor", "PtirError"]
+__all__ += ["trace", "spec", "Tensor"]
 
 
 def parse(text: str, file: str = "<input>", verify: bool = True) -> Program:
@@ -38,7 +40,7 @@ class Compiled:
         return outs[0] if len(outs) == 1 else tuple(outs)
 
 
-def compile(program: Program, target: str = "ref", *, entry: str = "main", params=None, flags=(),
+def compile(program: Program, *specs, target: str = "ref", entry: str = "main", params=None, flags=(),
             dump_dir=None, **target_options) -> Compiled:
     """Compile `program`'s entry function for `target` (`ref`, `llvm-cpu`, `xla-cpu`).
 
@@ -46,10 +48,18 @@ def compile(program: Program, target: str = "ref", *, entry: str = "main", param
     `flags` are extra compiler flags (IREE's, for llvm-cpu); `dump_dir` receives every
     stage's IR; `target_options` are further CompileOptions fields (cpu, driver,
     embed_params, cache).
+    `program` may also be a Python callable or ptir.nn.Module, traced first on `specs`
+    (a module's weights default to its state_dict): `ptir.compile(fn, ptir.spec((4, 8)), target="ref")`.
     """
+    from .functional.tracing import capture
     from .runtime import CompileOptions, get_backend
     from .runtime.stages import DumpDir
     from .weights import load_params
+
+    if not isinstance(program, Program):
+        program, params = capture(program, specs, params)
+    elif specs:   # compile(program, "llvm-cpu"): the target by position
+        (target,) = specs
 
     if isinstance(params, str) or hasattr(params, "__fspath__"):
         params = load_params(params)

@@ -1,0 +1,162 @@
+"""Attention: scaled_dot_product_attention, KV-cache attention for prefill and decode,
+and GPT-NeoX rotary embeddings."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..dialect import dtypes as dt
+from .elementwise import cos, sin, where
+from .normalization import softmax
+from .shape import cat
+from .tracing import Tensor, as_tensor, broadcast_shapes, broadcast_to, cast, constant, fail, iota, reshape
+
+
+def _repeat_heads(t: Tensor, groups: int) -> Tensor:
+    """(..., H, S, E) -> (..., H * groups, S, E), each head repeated `groups` times in place
+    (torch's repeat_interleave on dim -3: query head h reads kv head h // groups)."""
+    if groups == 1:
+        return t
+    *lead, h, s, e = t.shape
+    t = broadcast_to(reshape(t, (*lead, h, 1, s, e)), (*lead, h, groups, s, e))
+    return reshape(t, (*lead, h * groups, s, e))
+
+
+def _check_qkv(q: Tensor, k: Tensor, v: Tensor, enable_gqa: bool, op: str) -> tuple[Tensor, Tensor]:
+    """Validate shapes and dtypes; give k and v with their heads repeated to match q (GQA/MQA)."""
+    if q.ndim < 2 or k.ndim != q.ndim or v.ndim != q.ndim:
+        fail(op, f"query, key and value must have the same rank >= 2, got shapes {q.shape}, {k.shape}, {v.shape}")
+    if not q.dtype.is_float or k.dtype != q.dtype or v.dtype != q.dtype:
+        fail(op, f"query, key and value must share a float dtype, got {q.dtype}, {k.dtype}, {v.dtype}")
+    if k.shape[-1] != q.shape[-1]:
+        fail(op, f"query embedding dim {q.shape[-1]} does not match key embedding dim {k.shape[-1]}")
+    if k.shape[:-1] != v.shape[:-1]:
+        fail(op, f"key shape {k.shape} and value shape {v.shape} differ before the last dim")
+    if q.ndim >= 3 and q.shape[-3] != k.shape[-3]:
+        hq, hk = q.shape[-3], k.shape[-3]
+        if not enable_gqa or hq % hk:
+            fail(op, f"query heads {hq} do not match key/value heads {hk}"
+                     + (" (a multiple needs enable_gqa=True)" if not enable_gqa else ""))
+        k, v = _repeat_heads(k, hq // hk), _repeat_heads(v, hq // hk)
+    if k.shape[:-2] != q.shape[:-2]:
+        fail(op, f"query batch dims {q.shape[:-2]} do not match key batch dims {k.shape[:-2]}")
+    return k, v
+
+
+def _causal_mask(q_len: int, kv_len: int, offset, tracer) -> Tensor:
+    """i1 (q_len, kv_len): key j is visible to query i when j <= i + offset."""
+    rows = iota((q_len, kv_len), 0, tracer=tracer)
+    cols = iota((q_len, kv_len), 1, tracer=tracer)
+    return cols <= rows + offset
+
+
+def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p: float = 0.0,
+                                 is_causal: bool = False, scale=None, enable_gqa: bool = False) -> Tensor:
+    """softmax(q k^T * scale + mask) v over (..., L, E) queries and (..., S, E) keys.
+
+    A bool mask keeps True positions (others get -inf); a float mask is added. is_causal
+    is top-left aligned, as in torch.  With enable_gqa, fewer kv heads serve groups of
+    query heads."""
+    q, k, v = (as_tensor(t, op="scaled_dot_product_attention") for t in (query, key, value))
+    op = "scaled_dot_product_attention"
+    if dropout_p:
+        fail(op, "dropout_p must be 0 (inference only)")
+    if is_causal and attn_mask is not None:
+        fail(op, "give either attn_mask or is_causal, not both")
+    k, v = _check_qkv(q, k, v, enable_gqa, op)
+    r = q.ndim
+    batch = list(range(r - 2))
+    scores = q.tracer.op("dot_general", q, k, batch_lhs=batch, batch_rhs=batch, contract_lhs=[r - 1],
+                         contract_rhs=[r - 1])
+    scores = scores * (1.0 / math.sqrt(q.shape[-1]) if scale is None else scale)
+    if is_causal:
+        attn_mask = _causal_mask(q.shape[-2], k.shape[-2], 0, q.tracer)
+    if attn_mask is not None:
+        mask = as_tensor(attn_mask, op=op)
+        if broadcast_shapes(mask.shape, scores.shape, op=op) != scores.shape:
+            fail(op, f"attn_mask shape {mask.shape} does not broadcast to the scores' shape {scores.shape}")
+        if mask.dtype.is_bool:
+            scores = where(mask, scores, -math.inf)
+        elif mask.dtype == scores.dtype:
+            scores = scores + mask
+        else:
+            fail(op, f"attn_mask dtype {mask.dtype} is neither i1 nor the query dtype {q.dtype}")
+    p = softmax(scores, -1)
+    return q.tracer.op("dot_general", p, v, batch_lhs=batch, batch_rhs=batch, contract_lhs=[r - 1],
+                       contract_rhs=[r - 2])
+
+
+def _position(pos, tracer) -> Tensor:
+    """The cache position as an index scalar tensor (shape ())."""
+    p = as_tensor(pos, dt.i32 if isinstance(pos, int) else None, tracer, "attention")
+    if not p.dtype.is_int or p.type.num_elements != 1:
+        fail("attention", f"pos must be an integer scalar or 1-element tensor, got {p.type}")
+    return reshape(cast(p, dt.i32) if p.dtype not in dt.INDEX else p, ())
+
+
+def update_cache(cache, new, pos, axis: int = -2) -> Tensor:
+    """`cache` with `new` written at position `pos` along `axis` (dynamic_update_slice)."""
+    c, n = as_tensor(cache, op="update_cache"), as_tensor(new, op="update_cache")
+    axis %= c.ndim
+    if n.ndim != c.ndim or any(a != b for d, (a, b) in enumerate(zip(n.shape, c.shape, strict=True)) if d != axis):
+        fail("update_cache", f"new entries of shape {n.shape} do not fit the cache of shape {c.shape} "
+                             f"(dim {axis} aside)")
+    if n.shape[axis] > c.shape[axis]:
+        fail("update_cache", f"{n.shape[axis]} new positions exceed the cache capacity {c.shape[axis]}")
+    if n.dtype != c.dtype:
+        fail("update_cache", f"new entries dtype {n.dtype} does not match cache dtype {c.dtype}")
+    p = _position(pos, c.tracer)
+    zero = constant(0, p.dtype, (1,), c.tracer)
+    start = cat([zero] * axis + [reshape(p, (1,))] + [zero] * (c.ndim - 1 - axis))
+    return c.tracer.op("dynamic_update_slice", c, n, start)
+
+
+def attention(query, key, value, k_cache, v_cache, pos, scale=None) -> tuple[Tensor, Tensor, Tensor]:
+    """Causal attention with a fixed-capacity KV cache, for prefill and decode alike.
+
+    query (B, Hq, T, D) and key/value (B, Hkv, T, D) are the T new tokens at positions
+    pos .. pos+T-1; the caches are (B, Hkv, capacity, D) and pos is an integer scalar
+    tensor (or int).  The new keys and values are written into the caches at `pos`, and
+    each query attends to the cache positions up to its own, so positions beyond the
+    filled length are masked.  Returns (output, new_k_cache, new_v_cache).  pos + T must
+    not exceed the capacity (dynamic_update_slice would clamp the write)."""
+    q = as_tensor(query, op="attention")
+    kc, vc = update_cache(k_cache, key, pos), update_cache(v_cache, value, pos)
+    if q.ndim != 4 or kc.ndim != 4:
+        fail("attention", f"query and caches must be 4-D (B, H, T, D), got shapes {q.shape} and {kc.shape}")
+    mask = _causal_mask(q.shape[2], kc.shape[2], _position(pos, q.tracer), q.tracer)
+    out = scaled_dot_product_attention(q, kc, vc, attn_mask=mask, scale=scale, enable_gqa=True)
+    return out, kc, vc
+
+
+def rotary_cos_sin(seq_len: int, dim: int, base: float = 10000.0, offset=0, dtype="f32") -> tuple[Tensor, Tensor]:
+    """cos and sin tables (seq_len, dim) for positions offset .. offset+seq_len-1, frequencies
+    base^(-2i/dim) repeated for both halves (GPT-NeoX / HF layout). `offset` may be a tensor."""
+    if dim % 2:
+        fail("rotary_cos_sin", f"dim {dim} must be even")
+    inv_freq = 1.0 / base ** (np.arange(0, dim, 2, dtype=np.float64) / dim)
+    positions = iota((seq_len, 1), 0, dtype)
+    if not (isinstance(offset, int) and offset == 0):
+        positions = positions + cast(reshape(as_tensor(offset, op="rotary_cos_sin"), (1, 1)), positions.dtype)
+    freqs = positions * constant(np.concatenate([inv_freq, inv_freq])[None, :], dtype, tracer=positions.tracer)
+    return cos(freqs), sin(freqs)
+
+
+def rotary_embedding(x, cos, sin) -> Tensor:
+    """GPT-NeoX rotary embedding: x * cos + rotate_half(x) * sin on the first cos.shape[-1]
+    features of x (..., T, D), where rotate_half(a, b) = (-b, a); the remaining features pass
+    through (partial rotary).  cos and sin broadcast against (..., T, rot)."""
+    x, c, s = (as_tensor(t, op="rotary_embedding") for t in (x, cos, sin))
+    rot = c.shape[-1]
+    if c.shape != s.shape:
+        fail("rotary_embedding", f"cos shape {c.shape} and sin shape {s.shape} differ")
+    if rot % 2 or rot > x.shape[-1]:
+        fail("rotary_embedding", f"rotary dim {rot} must be even and at most the feature dim {x.shape[-1]}")
+    if c.dtype != x.dtype:
+        fail("rotary_embedding", f"cos/sin dtype {c.dtype} does not match input dtype {x.dtype}")
+    xr = x[..., :rot]
+    rotated = cat([-xr[..., rot // 2:], xr[..., :rot // 2]], -1)
+    out = xr * c + rotated * s
+    return out if rot == x.shape[-1] else cat([out, x[..., rot:]], -1)

@@ -1,0 +1,104 @@
+"""softmax, log_softmax and the normalisations, in their canonical PTIR forms."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .elementwise import exp, log, rsqrt
+from .tracing import Tensor, as_tensor, cast, fail, mean, norm_axis, reshape
+
+
+def _float_input(input, op: str, dtype=None) -> Tensor:
+    x = as_tensor(input, op=op)
+    x = x if dtype is None else cast(x, dtype)
+    if not x.dtype.is_float:
+        fail(op, f"input dtype {x.dtype} is not a float type")
+    return x
+
+
+def _shifted(input, dim, dtype, op: str) -> tuple[Tensor, int]:
+    """x - max(x) along dim: the numerically stable start of (log_)softmax."""
+    if dim is None:
+        fail(op, "dim must be given")
+    x = _float_input(input, op, dtype)
+    axis = norm_axis(dim, x.ndim, op)
+    return x - x.max(axis, keepdims=True), axis
+
+
+def softmax(input, dim=None, dtype=None) -> Tensor:
+    """exp(x - max) / sum(exp(x - max)) along `dim`."""
+    s, axis = _shifted(input, dim, dtype, "softmax")
+    e = exp(s)
+    return e / e.sum(axis, keepdims=True)
+
+
+def log_softmax(input, dim=None, dtype=None) -> Tensor:
+    """(x - max) - log(sum(exp(x - max))) along `dim`."""
+    s, axis = _shifted(input, dim, dtype, "log_softmax")
+    return s - log(exp(s).sum(axis, keepdims=True))
+
+
+def _affine_operand(t, shape, name: str, x: Tensor, op: str) -> Tensor | None:
+    if t is None:
+        return None
+    t = as_tensor(t, op=op)
+    if t.shape != tuple(shape):
+        fail(op, f"{name} shape {t.shape} does not match {tuple(shape)}")
+    if t.dtype != x.dtype:
+        fail(op, f"{name} dtype {t.dtype} does not match input dtype {x.dtype}")
+    return t
+
+
+def _normalized_axes(x: Tensor, normalized_shape, op: str) -> tuple[tuple, list[int]]:
+    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    n = len(shape)
+    if n == 0 or n > x.ndim or x.shape[x.ndim - n:] != shape:
+        fail(op, f"normalized_shape {shape} does not match the trailing dims of input shape {x.shape}")
+    return shape, list(range(x.ndim - n, x.ndim))
+
+
+def layer_norm(input, normalized_shape, weight=None, bias=None, eps: float = 1e-5) -> Tensor:
+    """(x - mean) / sqrt(var + eps) * weight + bias over the trailing `normalized_shape` dims."""
+    x = _float_input(input, "layer_norm")
+    shape, axes = _normalized_axes(x, normalized_shape, "layer_norm")
+    w = _affine_operand(weight, shape, "weight", x, "layer_norm")
+    b = _affine_operand(bias, shape, "bias", x, "layer_norm")
+    xc = x - mean(x, axes, keepdims=True)
+    y = xc * rsqrt(mean(xc * xc, axes, keepdims=True) + eps)
+    y = y if w is None else y * w
+    return y if b is None else y + b
+
+
+def rms_norm(input, normalized_shape, weight=None, eps: float | None = None) -> Tensor:
+    """x / sqrt(mean(x^2) + eps) * weight; eps defaults to the dtype's machine epsilon, as in torch."""
+    x = _float_input(input, "rms_norm")
+    shape, axes = _normalized_axes(x, normalized_shape, "rms_norm")
+    w = _affine_operand(weight, shape, "weight", x, "rms_norm")
+    eps = float(np.finfo(x.dtype.np_dtype).eps) if eps is None else eps
+    y = x * rsqrt(mean(x * x, axes, keepdims=True) + eps)
+    return y if w is None else y * w
+
+
+def batch_norm(input, running_mean, running_var, weight=None, bias=None, training: bool = False,
+               momentum: float = 0.1, eps: float = 1e-5, layout: str = "nchw") -> Tensor:
+    """Inference batch norm with the running statistics, folded per channel into
+    x * scale + shift (scale = weight / sqrt(var + eps), shift = bias - mean * scale)."""
+    if training:
+        fail("batch_norm", "training mode is not supported (inference only: pass training=False)")
+    x = _float_input(input, "batch_norm")
+    if x.ndim < 2:
+        fail("batch_norm", f"input must have rank >= 2, got shape {x.shape}")
+    if layout not in ("nchw", "nhwc"):
+        fail("batch_norm", f'layout must be "nchw" or "nhwc", not {layout!r}')
+    axis = 1 if layout == "nchw" else x.ndim - 1
+    c = (x.shape[axis],)
+    mu = _affine_operand(running_mean, c, "running_mean", x, "batch_norm")
+    var = _affine_operand(running_var, c, "running_var", x, "batch_norm")
+    scale = rsqrt(var + eps)
+    w = _affine_operand(weight, c, "weight", x, "batch_norm")
+    scale = scale if w is None else scale * w
+    shift = -(mu * scale)
+    b = _affine_operand(bias, c, "bias", x, "batch_norm")
+    shift = shift if b is None else shift + b
+    per_channel = c + (1,) * (x.ndim - 1 - axis)   # (C, 1, 1) for nchw, (C,) for nhwc
+    return x * reshape(scale, per_channel) + reshape(shift, per_channel)
