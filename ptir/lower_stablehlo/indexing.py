@@ -1,0 +1,73 @@
+"""Lowerings of the indexing ops (ptir/dialect/ops/indexing.py).
+
+StableHLO's gather and dynamic slices clamp start indices into range and its scatter
+skips out-of-range updates: the same rules as PTIR's, so no index fix-up is emitted.
+"""
+
+from __future__ import annotations
+
+from .emitter import Emitter, V, dims, i64s, scalar
+from .table import lowering
+
+
+def _gather(em: Emitter, x: V, starts: V, result, offset_dims, collapsed, start_map, slice_sizes) -> V:
+    numbers = (f"#stablehlo.gather<offset_dims = {dims(offset_dims)}, collapsed_slice_dims = {dims(collapsed)}, "
+               f"start_index_map = {dims(start_map)}, index_vector_dim = {starts.rank - 1}>")
+    return em.hlo("gather", x, starts, result=result, dimension_numbers=numbers, slice_sizes=i64s(slice_sizes))
+
+
+@lowering("take")
+def _take(em: Emitter, op, x: V, indices: V) -> V:
+    axis, out = op.attrs["axis"], op.results[0].type
+    starts = em.reshape(indices, (*indices.shape, 1))
+    # The result is x's dims before `axis`, the index dims, then x's dims after `axis`.
+    offset = [*range(axis), *range(axis + indices.rank, out.rank)]
+    sizes = [1 if d == axis else n for d, n in enumerate(x.shape)]
+    return _gather(em, x, starts, out, offset, [axis], [axis], sizes)
+
+
+def full_coordinates(em: Emitter, indices: V, axis: int) -> V:
+    """For torch-style gather/scatter: each element's full coordinate into x, `indices`
+    along `axis` and its own position elsewhere, as indices.shape + [rank]."""
+    column = (*indices.shape, 1)
+    parts = [em.reshape(indices if d == axis else em.iota(indices.type, d), column) for d in range(indices.rank)]
+    return em.concatenate(parts, indices.rank)
+
+
+@lowering("gather")
+def _torch_gather(em: Emitter, op, x: V, indices: V) -> V:
+    everything = list(range(x.rank))
+    coords = full_coordinates(em, indices, op.attrs["axis"])
+    return _gather(em, x, coords, op.results[0].type, [], everything, everything, [1] * x.rank)
+
+
+@lowering("scatter")
+def _scatter(em: Emitter, op, x: V, indices: V, updates: V) -> V:
+    """Backends may apply duplicate indices in any order: with reduce = "replace" which
+    duplicate wins is unspecified (the reference keeps the last)."""
+    reduce, everything = op.attrs["reduce"], list(range(x.rank))
+    coords = full_coordinates(em, indices, op.attrs["axis"])
+    numbers = (f"#stablehlo.scatter<update_window_dims = [], inserted_window_dims = {dims(everything)}, "
+               f"scatter_dims_to_operand_dims = {dims(everything)}, index_vector_dim = {x.rank}>")
+    combine = {"add": "add", "max": "maximum", "min": "minimum"}
+    region = em.region([scalar(x.dtype)] * 2, lambda old, new: new if reduce == "replace" else
+                       em.hlo(combine[reduce], old, new))
+    return em.op("stablehlo.scatter", [x, coords, updates], x.type,
+                 {"scatter_dimension_numbers": numbers}, [region])
+
+
+def _start_scalars(em: Emitter, start: V) -> list[V]:
+    """The entries of a 1-D start tensor as rank-0 tensors, as dynamic slices take them."""
+    return [em.reshape(em.slice(start, [i], [i + 1]), ()) for i in range(start.shape[0])]
+
+
+@lowering("dynamic_slice")
+def _dynamic_slice(em: Emitter, op, x: V, start: V) -> V:
+    out = op.results[0].type
+    return em.op("stablehlo.dynamic_slice", [x, *_start_scalars(em, start)], out,
+                 {"slice_sizes": i64s(out.shape)})
+
+
+@lowering("dynamic_update_slice")
+def _dynamic_update_slice(em: Emitter, op, x: V, update: V, start: V) -> V:
+    return em.op("stablehlo.dynamic_update_slice", [x, update, *_start_scalars(em, start)], x.type)
