@@ -28,13 +28,14 @@ class LoweredModule:
 
 
 def lower(program: Program, entry: str = "main", params_mode: str = "arguments", params=None,
-          module_name: str | None = None) -> LoweredModule:
+          module_name: str | None = None, reflection: dict[str, str] | None = None) -> LoweredModule:
     """Lower `program`'s function `entry` to StableHLO text, verified by MLIR.
 
     params_mode says what becomes of `ptir.param` arguments: "arguments" keeps them as
     ordinary arguments of @main (in declaration order); "globals" reads each from an IREE
     named parameter (`#flow.parameter.named<"model"::"name">`); "constants" embeds the
-    arrays of `params` (name -> array).  Raises LoweringError.
+    arrays of `params` (name -> array).  `reflection` entries are attached to @main as
+    IREE reflection metadata (IREE keeps them in the .vmfb).  Raises LoweringError.
     """
     if params_mode not in PARAMS_MODES:
         raise LoweringError(f"unknown params_mode '{params_mode}' (known: {', '.join(PARAMS_MODES)})")
@@ -50,7 +51,11 @@ def lower(program: Program, entry: str = "main", params_mode: str = "arguments",
                f'{fn.params[p].value.type}' for p, sym in symbols.items()]
     arg_text = ", ".join(f"%arg{i}: {_static(a.value.type, fn, f'argument %{a.value.name}')}"
                          for i, a in enumerate(args))
-    header.append(f"  func.func public @main({arg_text}) -> ({', '.join(map(str, fn.result_types))}) {{")
+    attrs = ""
+    if reflection:
+        entries = ", ".join(f'{k} = "{_escape(v)}"' for k, v in reflection.items())
+        attrs = f" attributes {{iree.reflection = {{{entries}}}}}"
+    header.append(f"  func.func public @main({arg_text}) -> ({', '.join(map(str, fn.result_types))}){attrs} {{")
 
     em = Emitter(first_line=len(header) + 1)
     env = {id(a.value): V(f"%arg{i}", a.value.type) for i, a in enumerate(args)}

@@ -71,8 +71,12 @@ def compile_vmfb(text: str, flags: list[str], dump: DumpDir | None = None, use_c
 
 
 def _diagnostic(e) -> str:
-    lines = [ln for ln in str(e).splitlines() if "error:" in ln]
-    return (" | ".join(lines[:3]) or str(e).strip().splitlines()[0])[:1500]
+    """The compiler's own message: its first error lines, without the invocation."""
+    text = str(e)
+    body = text.split("Diagnostics:", 1)[-1].split("Invoked with:", 1)[0]
+    lines = [ln.strip() for ln in body.splitlines() if ln.strip()]
+    errors = [ln for ln in lines if "error" in ln.lower()] or lines or [text.strip()]
+    return " | ".join(ln.split("  Try: ")[0] for ln in errors[:3])[:1500]
 
 
 def _keep(text: str, dump: DumpDir | None) -> str:
@@ -117,30 +121,34 @@ class _Runtime:
 class IreeExecutable(Executable):
     def __init__(self, fn: Function, vmfb: bytes, weights: dict[str, np.ndarray] | None,
                  driver: str = "local-task"):
-        import iree.runtime as rt
-
         super().__init__(fn)
         self.vmfb = vmfb
-        self.unbound = bool(fn.params) and weights is None
+        # A module whose weights are not bound yet can still be written out (ptirc lower);
+        # it is loaded when it can run.
+        self.invoker = None if fn.params and weights is None else self._load(weights, driver)
+
+    def _load(self, weights, driver):
+        import iree.runtime as rt
+
         instance, device = _Runtime.get(driver)
         modules = []
-        if fn.params and weights:
+        if self.fn.params:
             index = rt.ParameterIndex()
             # The index refers to these buffers; keep them alive with the executable.
             self._weights = {k: np.ascontiguousarray(v) for k, v in weights.items()}
             for name, arr in self._weights.items():
                 index.add_buffer(name, arr)
             modules.append(rt.create_io_parameters_module(instance, index.create_provider(scope=PARAM_SCOPE)))
-        module = rt.VmModule.copy_buffer(instance, vmfb)
+        module = rt.VmModule.copy_buffer(instance, self.vmfb)
         modules += [rt.create_hal_module(instance, device), module]
         try:
             context = rt.VmContext(instance, modules=modules)
-        except RuntimeError as e:
+        except (RuntimeError, ValueError) as e:
             raise RunError(f"IREE could not load the module: {e}") from None
-        self.invoker = rt.FunctionInvoker(context, device, module.lookup_function("main"))
+        return rt.FunctionInvoker(context, device, module.lookup_function("main"))
 
     def run(self, arrays):
-        if self.unbound:
+        if self.invoker is None:
             check_params(self.fn, {})   # raises, naming the first missing weight
         try:
             outs = self.invoker(*arrays)
@@ -184,7 +192,9 @@ def load_vmfb(path: str, params: dict[str, np.ndarray] | None = None, driver: st
         with open(path, "rb") as f:
             vmfb = f.read()
         instance, _ = _Runtime.get(driver)
-        reflection = rt.VmModule.copy_buffer(instance, vmfb).lookup_function("main").reflection
+        module = rt.VmModule.copy_buffer(instance, vmfb)   # must outlive the function looked up in it
+        reflection = dict(module.lookup_function("main").reflection)
+        del module
     except (OSError, RuntimeError, ValueError) as e:
         raise RunError(f"cannot load {path}: {e}") from None
     if "ptir.signature" not in reflection:

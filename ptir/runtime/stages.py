@@ -45,7 +45,7 @@ class DumpDir:
         os.makedirs(path, exist_ok=True)
 
     def _name(self, stage: str, ext: str) -> str:
-        return f"{len(self.entries):02d}-{stage}{ext}"
+        return f"{sum(1 for e in self.entries if e['file']):02d}-{stage}{ext}"
 
     def write(self, stage: str, content, ext: str, seconds: float | None = None) -> str:
         name = self._name(stage, ext)
