@@ -20,7 +20,8 @@ def evaluate_op(op: Op, args: list[np.ndarray]) -> list[np.ndarray]:
 def evaluate(opdef, args: list[np.ndarray], attrs: dict, types: list[TensorType]) -> list[np.ndarray]:
     out = opdef.reference(args, attrs, types)
     outs = list(out) if isinstance(out, tuple | list) else [out]
-    return [np.ascontiguousarray(to_type(o, t)) for o, t in zip(outs, types, strict=True)]
+    # asarray(order="C"), not ascontiguousarray: the latter turns rank-0 results into shape (1,)
+    return [np.asarray(to_type(o, t), order="C") for o, t in zip(outs, types, strict=True)]
 
 
 def run_function(fn: Function, args: list[np.ndarray]) -> list[np.ndarray]:
