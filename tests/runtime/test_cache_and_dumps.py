@@ -1,0 +1,65 @@
+"""The compile cache and the stage dumps."""
+
+import json
+import os
+
+import pytest
+
+import ptir
+from ptir.runtime import cache
+from ptir.runtime.stages import IREE_PHASES, stage_names
+
+
+def _entries():
+    root = cache.cache_dir()
+    return [os.path.join(d, f) for d, _, fs in os.walk(root) for f in fs if f.endswith(".vmfb")]
+
+
+def test_second_compile_hits_the_cache(mlp, mlp_params, mlp_input, monkeypatch):
+    from iree import compiler
+
+    first = ptir.compile(mlp, "llvm-cpu", params=mlp_params)
+    assert len(_entries()) == 1
+    calls = []
+    real = compiler.compile_str
+    monkeypatch.setattr(compiler, "compile_str", lambda *a, **k: calls.append(1) or real(*a, **k))
+    second = ptir.compile(mlp, "llvm-cpu", params=mlp_params)
+    assert calls == []
+    assert second.executable.vmfb == first.executable.vmfb
+    ptir.compile(mlp, "llvm-cpu", params=mlp_params, flags=["--iree-opt-level=O3"])
+    assert calls == [1], "other flags must miss the cache"
+
+
+@pytest.mark.parametrize("damage", ["truncate", "flip"])
+def test_corrupt_entry_is_recompiled_not_used(damage, mlp, mlp_params, mlp_input):
+    want = ptir.compile(mlp, "llvm-cpu", params=mlp_params)(mlp_input)
+    (path,) = _entries()
+    blob = open(path, "rb").read()
+    blob = blob[: len(blob) // 2] if damage == "truncate" else blob[:-100] + bytes(100)
+    open(path, "wb").write(blob)
+    got = ptir.compile(mlp, "llvm-cpu", params=mlp_params)(mlp_input)
+    assert (got == want).all()
+    assert open(path, "rb").read() != blob, "the corrupt entry must be replaced"
+
+
+def test_llvm_cpu_dump_has_every_stage(tmp_path, mlp, mlp_params):
+    d = tmp_path / "dump"
+    ptir.compile(mlp, "llvm-cpu", params=mlp_params, dump_dir=str(d))
+    index = json.loads((d / "index.json").read_text())
+    written = [e["stage"] for e in index["stages"] if e["file"]]
+    assert written == stage_names("llvm-cpu")
+    files = sorted(os.listdir(d))
+    assert files[0] == "00-ptir.ptir" and "01-stablehlo.mlir" in files
+    for i, phase in enumerate(IREE_PHASES):
+        assert f"{i + 2:02d}-iree.{phase}.mlir" in files
+    executables = d / f"{len(IREE_PHASES) + 2:02d}-iree.executables"
+    assert any(f.endswith(".mlir") for f in os.listdir(executables))
+    assert (d / "00-ptir.ptir").read_text() == str(mlp)
+    assert "stablehlo.dot_general" in (d / "01-stablehlo.mlir").read_text()
+
+
+def test_xla_dump_has_optimized_hlo(tmp_path, mlp, mlp_params):
+    d = tmp_path / "dump"
+    ptir.compile(mlp, "xla-cpu", params=mlp_params, dump_dir=str(d))
+    assert sorted(os.listdir(d)) == ["00-ptir.ptir", "01-stablehlo.mlir", "02-xla.hlo.txt", "index.json"]
+    assert "HloModule" in (d / "02-xla.hlo.txt").read_text()
