@@ -21,8 +21,8 @@ from .types import TensorType
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*")
 _NAME = re.compile(r"[A-Za-z0-9_.]+")
-_NUMBER = re.compile(r"[-+]?(?:inf|nan|(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)(?![A-Za-z0-9_.])")
-_INT = re.compile(r"\d+")
+_NUMBER = re.compile(r"[-+]?(?:inf|nan|(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)(?![A-Za-z0-9_.])", re.ASCII)
+_INT = re.compile(r"[0-9]+")
 _STRING = re.compile(r'"(?:[^"\\\n]|\\.)*"')
 
 
@@ -192,12 +192,13 @@ class Parser:
         self.define(n, v, pos)
         param = None
         if s.peek("{"):
-            attrs = self.attr_dict()
+            where: dict[str, int] = {}
+            attrs = self.attr_dict(where)
             for k, val in attrs.items():
                 if k != "ptir.param":
-                    raise s.error(f"unknown argument attribute '{k}' (only ptir.param is allowed)")
+                    raise s.error(f"unknown argument attribute '{k}' (only ptir.param is allowed)", where[k])
                 if not isinstance(val, str) or not val:
-                    raise s.error("ptir.param must be a non-empty string naming the weight")
+                    raise s.error("ptir.param must be a non-empty string naming the weight", where[k])
                 param = val
         return Argument(v, param)
 
@@ -302,14 +303,15 @@ class Parser:
         for p in parts[:-1]:
             if p == "?":
                 shape.append(None)
-            elif p.isdigit():
+            elif _INT.fullmatch(p):
                 shape.append(int(p))
             else:
                 raise s.error(f"bad dimension '{p}' in tensor<{body}> (a dimension is a number or '?')", pos)
         s.pos = end + 1
         return TensorType(tuple(shape), dtype)
 
-    def attr_dict(self) -> dict:
+    def attr_dict(self, where: dict | None = None) -> dict:
+        """`{k = v, ...}`; `where`, if given, receives each key's position."""
         s = self.s
         s.expect("{")
         attrs: dict = {}
@@ -323,6 +325,8 @@ class Parser:
                 raise s.error(f"expected an attribute name, found {s.found()}")
             if key in attrs:
                 raise s.error(f"attribute '{key}' is given twice", pos)
+            if where is not None:
+                where[key] = pos
             s.expect("=", f"'=' after attribute '{key}'")
             attrs[key] = self.attr_value()
             if s.accept("}"):

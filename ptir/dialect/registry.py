@@ -203,8 +203,9 @@ def infer(opdef: OpDef, ins: list[TensorType], attrs: dict,
     """
     n = len(opdef.operands)
     if opdef.variadic:
-        if len(ins) < n - 1 or (n == 1 and len(ins) < 1):
-            raise TypeRuleError(f"expects at least {max(n - 1, 1)} operands, got {len(ins)}")
+        least = max(n - 1, 1)
+        if len(ins) < least:
+            raise TypeRuleError(f"expects at least {least} operand{'s' if least != 1 else ''}, got {len(ins)}")
     elif len(ins) != n:
         raise TypeRuleError(f"expects {n} operand{'s' if n != 1 else ''}, got {len(ins)}")
     if out is not None and len(out) != opdef.num_results:

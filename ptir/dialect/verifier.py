@@ -39,8 +39,9 @@ def verify_function(program: Program, fn: Function) -> list[PtirError]:
         defined.update(id(r) for r in op.results)
     where = _where(program, fn.return_loc, fn)
     if len(fn.results) != len(fn.result_types):
-        errors.append(VerifyError(f"@{fn.name} returns {len(fn.results)} values but its signature has "
-                                  f"{len(fn.result_types)} results", where))
+        n, m = len(fn.results), len(fn.result_types)
+        errors.append(VerifyError(f"@{fn.name} returns {n} value{'s' if n != 1 else ''} but its signature has "
+                                  f"{m} result{'s' if m != 1 else ''}", where))
     else:
         for i, (v, t) in enumerate(zip(fn.results, fn.result_types, strict=True)):
             if id(v) not in defined:

@@ -19,12 +19,19 @@ def _need_index(t, role):
         fail(f"{role} dtype {t.dtype} is not i32 or i64")
 
 
+def _need_nonempty_axis(x, axis):
+    # clamping an index into an empty axis leaves nothing to read
+    if x.shape[axis] == 0:
+        fail(f"cannot index axis {axis} of size 0")
+
+
 def _take_rule(ins, attrs, out):
     x, idx = ins
     _need_index(idx, "indices")
     if x.rank == 0:
         fail("needs an operand of rank >= 1")
     a = attrs["axis"]
+    _need_nonempty_axis(x, a)
     return [x.with_shape(x.shape[:a] + idx.shape + x.shape[a + 1:])]
 
 
@@ -46,6 +53,7 @@ def _gather_rule(ins, attrs, out):
     for d in range(x.rank):
         if d != attrs["axis"] and None not in (idx.shape[d], x.shape[d]) and idx.shape[d] > x.shape[d]:
             fail(f"indices dim {d} is {idx.shape[d]}, larger than the operand's {x.shape[d]}")
+    _need_nonempty_axis(x, attrs["axis"])
     return [x.with_shape(idx.shape)]
 
 

@@ -9,14 +9,6 @@ from ..types import dim_eq
 from ._common import fail, spatial, to_type, widen
 
 
-def _check_dims(name, dims, rank):
-    for d in dims:
-        if not 0 <= d < rank:
-            fail(f"'{name}' dim {d} is out of range for rank {rank}")
-    if len(set(dims)) != len(dims):
-        fail(f"'{name}' repeats a dim: {list(dims)}")
-
-
 def _dot_rule(ins, attrs, out):
     lhs, rhs = ins
     bl, br, cl, cr = (attrs[k] for k in ("batch_lhs", "batch_rhs", "contract_lhs", "contract_rhs"))
@@ -24,10 +16,6 @@ def _dot_rule(ins, attrs, out):
         fail(f"operand dtypes {lhs.dtype} and {rhs.dtype} differ")
     if lhs.dtype.is_bool:
         fail("dot_general needs a number dtype, not i1")
-    _check_dims("batch_lhs", bl, lhs.rank)
-    _check_dims("batch_rhs", br, rhs.rank)
-    _check_dims("contract_lhs", cl, lhs.rank)
-    _check_dims("contract_rhs", cr, rhs.rank)
     if len(bl) != len(br):
         fail(f"batch_lhs has {len(bl)} dims, batch_rhs {len(br)}")
     if len(cl) != len(cr):
@@ -62,8 +50,8 @@ def _dot_ref(xs, attrs, out):
 
 
 define("dot_general", ("lhs", "rhs"), _dot_rule, _dot_ref,
-       attrs=(Attr("batch_lhs", "ints", default=()), Attr("batch_rhs", "ints", default=()),
-              Attr("contract_lhs", "ints"), Attr("contract_rhs", "ints"),
+       attrs=(Attr("batch_lhs", "axes", default=(), rank_of=0), Attr("batch_rhs", "axes", default=(), rank_of=1),
+              Attr("contract_lhs", "axes", rank_of=0), Attr("contract_rhs", "axes", rank_of=1),
               Attr("accum", "dtype", default=ABSENT, doc="accumulation dtype; the result keeps lhs's")),
        doc="Generalised matrix product: result dims are the batch dims, then lhs's free dims, then "
            "rhs's free dims.")
@@ -108,6 +96,8 @@ def _conv_rule(ins, attrs, out):
     for i in range(n):
         d, k = x.shape[xs[i]], w.shape[ws[i]]
         lo, hi = padding[i]
+        if lo < 0 or hi < 0:
+            fail(f"spatial dim {i}: padding [{lo}, {hi}] must be >= 0")
         if d is None or k is None:
             sizes.append(None)
             continue

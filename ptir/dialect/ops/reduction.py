@@ -66,6 +66,8 @@ def _arg_rule(ins, attrs, out):
     if dtype not in dt.INDEX:
         fail(f"result dtype {dtype} is not i32 or i64")
     axis = attrs["axis"]
+    if x.shape[axis] == 0:
+        fail(f"axis {axis} of size 0 has no index to return")
     shape = [1 if i == axis else d for i, d in enumerate(x.shape)] if attrs["keepdims"] else \
         [d for i, d in enumerate(x.shape) if i != axis]
     return [TensorType(shape, dtype)]
