@@ -4,9 +4,9 @@
 
 The function runs once on `Tensor`s: each wraps a dialect `Value`, and every operation
 on it appends a registry op through the `Builder` (so the same type rules as the
-verifier apply).  numpy's broadcasting and type promotion are made explicit with
-`broadcast_to` and `cast`; Python scalars are weakly typed (they take the tensor's
-dtype) and numpy arrays become `ptir.constant`s.
+verifier apply).  numpy's broadcasting and type promotion (see `result_dtype`) are made
+explicit with `broadcast_to` and `cast`; Python scalars are weakly typed (they take the
+tensor's dtype) and numpy arrays become `ptir.constant`s.
 """
 
 from __future__ import annotations
@@ -149,6 +149,8 @@ def constant(array, dtype=None, shape=None, tracer: Tracer | None = None) -> Ten
     with np.errstate(all="ignore"):
         a = a.astype(d.np_dtype)
     shape = a.shape if shape is None else tuple(shape)
+    if a.size == 1 and math.prod(shape) == 1:
+        a = a.reshape(shape)   # a one-element tensor prints as a list, not a splat: keep one text form
     return tracer.op("constant", out=TensorType(shape, d), value=a)
 
 
@@ -157,21 +159,23 @@ def _is_scalar(x) -> bool:
 
 
 def result_dtype(xs) -> dt.DType:
-    """numpy's promotion of the tensors' dtypes (bf16 as torch promotes it), with Python
-    scalars weak: a float scalar makes an integer tensor f32, an int scalar makes i1 i64."""
+    """The common dtype of operands: numpy's promotion among integers and among floats
+    (bf16 with f16 gives f32, as in torch); an integer with a float takes the float dtype,
+    as torch and JAX do (numpy would widen i32 + f32 to f64).  Python scalars are weak: a
+    float scalar makes an integer tensor f32, an int scalar makes i1 i64."""
     strong = [x.dtype for x in xs if isinstance(x, Tensor)] + [
         dt.from_numpy(np.asarray(x).dtype) for x in xs if isinstance(x, np.ndarray | np.generic)]
     if not strong:
         strong = [dt.f32 if any(isinstance(x, float) for x in xs) else
                   dt.i1 if all(isinstance(x, bool) for x in xs) else dt.i64]
-    if len(set(strong)) == 1:
-        d = strong[0]
+    floats = [s for s in strong if s.is_float]
+    kinds = set(floats or strong)
+    if len(kinds) == 1:
+        d = kinds.pop()
+    elif dt.bf16 in kinds:   # numpy cannot promote bf16 with f16
+        d = dt.from_numpy(np.result_type(*(dt.f32.np_dtype if s == dt.bf16 else s.np_dtype for s in kinds)))
     else:
-        floats = [s for s in strong if s.is_float]
-        # numpy cannot promote bf16 with f16; torch (and we) go to f32 then.
-        swap = dt.bf16 in floats and len(set(floats)) > 1
-        d = dt.from_numpy(np.result_type(*(dt.f32.np_dtype if swap and s == dt.bf16 else s.np_dtype
-                                           for s in strong)))
+        d = dt.from_numpy(np.result_type(*(s.np_dtype for s in kinds)))
     if not d.is_float and any(isinstance(x, float) for x in xs):
         return dt.f32
     if d.is_bool and any(_is_scalar(x) and not isinstance(x, bool) for x in xs):
@@ -193,7 +197,7 @@ def broadcast_shapes(*shapes, op: str = "broadcast") -> tuple:
     for i in range(rank):
         dims = {s[i - rank + len(s)] for s in shapes if i - rank + len(s) >= 0} - {1}
         if len(dims) > 1:
-            fail(op, "cannot broadcast shapes " + ", ".join(f"({', '.join(map(str, s))})" for s in shapes))
+            fail(op, "cannot broadcast shapes " + ", ".join(str(tuple(s)) for s in shapes))
         out.append(dims.pop() if dims else 1)
     return tuple(out)
 
@@ -282,9 +286,10 @@ def _expand_ellipsis(index: tuple, rank: int) -> tuple:
     used = sum(i is not None and i is not Ellipsis for i in index)
     if used > rank:
         fail("getitem", f"too many indices for a tensor of rank {rank}: {used}")
-    if Ellipsis not in index:
+    # identity tests: `in` and `.index` would compare tensors with ==
+    k = next((k for k, i in enumerate(index) if i is Ellipsis), None)
+    if k is None:
         return index + (slice(None),) * (rank - used)
-    k = index.index(Ellipsis)
     return index[:k] + (slice(None),) * (rank - used) + index[k + 1:]
 
 
