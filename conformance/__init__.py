@@ -1,0 +1,1 @@
+"""Conformance of PTIR ops, functionals and models against PyTorch on every target."""
