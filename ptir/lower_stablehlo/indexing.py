@@ -1,10 +1,14 @@
 """Lowerings of the indexing ops (ptir/dialect/ops/indexing.py).
 
 StableHLO's gather and dynamic slices clamp start indices into range and its scatter
-skips out-of-range updates: the same rules as PTIR's, so no index fix-up is emitted.
+skips out-of-range updates, the same rules as PTIR's.  IREE 3.13 clamps dynamic slices
+but neither clamps gather indices nor skips scatter updates (it writes out of bounds),
+so gather and scatter indices are fixed up here rather than left to the backend.
 """
 
 from __future__ import annotations
+
+import numpy as np
 
 from .emitter import Emitter, V, dims, i64s, scalar
 from .table import lowering
@@ -16,10 +20,14 @@ def _gather(em: Emitter, x: V, starts: V, result, offset_dims, collapsed, start_
     return em.hlo("gather", x, starts, result=result, dimension_numbers=numbers, slice_sizes=i64s(slice_sizes))
 
 
+def _clamped(em: Emitter, indices: V, size: int) -> V:
+    return em.hlo("clamp", em.like(indices, 0), indices, em.like(indices, max(size - 1, 0)))
+
+
 @lowering("take")
 def _take(em: Emitter, op, x: V, indices: V) -> V:
     axis, out = op.attrs["axis"], op.results[0].type
-    starts = em.reshape(indices, (*indices.shape, 1))
+    starts = em.reshape(_clamped(em, indices, x.shape[axis]), (*indices.shape, 1))
     # The result is x's dims before `axis`, the index dims, then x's dims after `axis`.
     offset = [*range(axis), *range(axis + indices.rank, out.rank)]
     sizes = [1 if d == axis else n for d, n in enumerate(x.shape)]
@@ -36,24 +44,33 @@ def full_coordinates(em: Emitter, indices: V, axis: int) -> V:
 
 @lowering("gather")
 def _torch_gather(em: Emitter, op, x: V, indices: V) -> V:
-    everything = list(range(x.rank))
-    coords = full_coordinates(em, indices, op.attrs["axis"])
+    axis, everything = op.attrs["axis"], list(range(x.rank))
+    coords = full_coordinates(em, _clamped(em, indices, x.shape[axis]), axis)
     return _gather(em, x, coords, op.results[0].type, [], everything, everything, [1] * x.rank)
 
 
 @lowering("scatter")
 def _scatter(em: Emitter, op, x: V, indices: V, updates: V) -> V:
-    """Backends may apply duplicate indices in any order: with reduce = "replace" which
+    """Out-of-range updates go to a spare slot appended along `axis`, then cut off.
+    Backends may apply duplicate indices in any order: with reduce = "replace" which
     duplicate wins is unspecified (the reference keeps the last)."""
-    reduce, everything = op.attrs["reduce"], list(range(x.rank))
-    coords = full_coordinates(em, indices, op.attrs["axis"])
+    axis, reduce, everything = op.attrs["axis"], op.attrs["reduce"], list(range(x.rank))
+    n = x.shape[axis]
+    valid = em.hlo("and", em.compare(indices, em.like(indices, 0), "ge"),
+                   em.compare(indices, em.like(indices, n), "lt"))
+    coords = full_coordinates(em, em.select(valid, indices, em.like(indices, n)), axis)
+    spare = [int(d == axis) for d in everything]
+    wide = em.hlo("pad", x, em.constant(0, x.dtype), result=x.type.with_shape(np.add(x.shape, spare)),
+                  edge_padding_low=i64s([0] * x.rank), edge_padding_high=i64s(spare),
+                  interior_padding=i64s([0] * x.rank))
     numbers = (f"#stablehlo.scatter<update_window_dims = [], inserted_window_dims = {dims(everything)}, "
                f"scatter_dims_to_operand_dims = {dims(everything)}, index_vector_dim = {x.rank}>")
     combine = {"add": "add", "max": "maximum", "min": "minimum"}
     region = em.region([scalar(x.dtype)] * 2, lambda old, new: new if reduce == "replace" else
                        em.hlo(combine[reduce], old, new))
-    return em.op("stablehlo.scatter", [x, coords, updates], x.type,
-                 {"scatter_dimension_numbers": numbers}, [region])
+    out = em.op("stablehlo.scatter", [wide, coords, updates], wide.type,
+                {"scatter_dimension_numbers": numbers}, [region])
+    return em.slice(out, [0] * x.rank, x.shape)
 
 
 def _start_scalars(em: Emitter, start: V) -> list[V]:

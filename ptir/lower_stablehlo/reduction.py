@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from ..dialect import dtypes as dt
 from ..dialect.ops.reduction import identity_of
 from .emitter import Emitter, V, i64, i64s, pairs, scalar
@@ -76,12 +78,14 @@ def _reduce_window(em: Emitter, op, x: V) -> V:
 @lowering("top_k")
 def _top_k(em: Emitter, op, x: V) -> list[V]:
     a = op.attrs
-    axis, k = a["axis"], a["k"]
-    index = em.iota(x.type.with_dtype(dt.i32), axis)
+    axis, k, n = a["axis"], a["k"], x.shape[a["axis"]]
+    # The indices are a broadcast constant, not an iota: IREE rewrites iota -> sort -> slice
+    # into its own top-k, which drops this comparator (NaN order, ties by index).
+    index = em.broadcast(em.constant(np.arange(n), dt.i32), x.shape, [axis])
     direction = "gt" if a["largest"] else "lt"
     region = em.region([scalar(x.dtype)] * 2 + [scalar(dt.i32)] * 2,
                        lambda av, bv, ai, bi: ranks_before(em, av, ai, bv, bi, direction, nan_first=a["largest"]))
     values, indices = em.op("stablehlo.sort", [x, index], [x.type, index.type],
                             {"dimension": i64(axis), "is_stable": "true"}, [region])
-    limit = [k if d == axis else n for d, n in enumerate(x.shape)]
+    limit = [k if d == axis else size for d, size in enumerate(x.shape)]
     return [em.slice(values, [0] * x.rank, limit), em.slice(indices, [0] * x.rank, limit)]

@@ -6,7 +6,9 @@ Small on purpose: ptir/runtime/ will own the real backends; these only check the
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 
 import numpy as np
 
@@ -61,6 +63,10 @@ def run_iree(text: str | bytes, args) -> list[np.ndarray]:
 _MAIN = re.compile(r"func\.func public @main\(")
 
 
+def symbol(key: str) -> str:
+    return "case_" + re.sub(r"[^A-Za-z0-9_]", "_", key)
+
+
 def merge(texts: dict[str, str]) -> str:
     """One module holding each one-function module's @main renamed to its key, so IREE
     compiles many cases at once.  Only function-local names exist, so bodies combine."""
@@ -68,21 +74,22 @@ def merge(texts: dict[str, str]) -> str:
     for name, text in texts.items():
         lines = text.strip().splitlines()
         assert lines[0].startswith("module") and lines[-1] == "}", "expects lower()'s arguments-mode layout"
-        bodies.append(_MAIN.sub(f"func.func public @{name}(", "\n".join(lines[1:-1]), count=1))
+        bodies.append(_MAIN.sub(f"func.func public @{symbol(name)}(", "\n".join(lines[1:-1]), count=1))
     return "module @cases {\n" + "\n".join(bodies) + "\n}\n"
 
 
-def compile_batches(texts: dict[str, str], batches: int = 2) -> dict[str, IreeModule | Exception]:
-    """Compile the cases in a few merged modules, in parallel (each compile is a
-    subprocess).  A batch that fails is compiled case by case, so a failure is
-    reported against its own case."""
+def compile_batches(texts: dict[str, str], batches: int = 2) -> dict[str, Callable | Exception]:
+    """Each case's @main as a callable (arrays in, numpy copies out), compiled in a few
+    merged modules in parallel (each compile is a subprocess).  A batch that fails is
+    compiled case by case, so a failure is reported against its own case."""
     names = list(texts)
+    assert len({symbol(n) for n in names}) == len(names), "case names collide as symbols"
     groups = [names[i::batches] for i in range(batches)]
 
     def build(group):
         try:
             module = IreeModule(compile_iree(merge({n: texts[n] for n in group})))
-            return {n: module for n in group}
+            return {n: partial(module.call, symbol(n)) for n in group}
         except Exception:
             return {n: _one(texts[n], n) for n in group}
 
@@ -95,6 +102,6 @@ def compile_batches(texts: dict[str, str], batches: int = 2) -> dict[str, IreeMo
 
 def _one(text: str, name: str):
     try:
-        return IreeModule(compile_iree(merge({name: text})))
+        return partial(IreeModule(compile_iree(merge({name: text}))).call, symbol(name))
     except Exception as e:   # reported when the case runs
         return e
