@@ -77,7 +77,7 @@ def current_tracer() -> Tracer | None:
 
 def _arg_names(fn, n: int) -> list[str]:
     """Argument names from the function's signature where it has them (`x`, `w`), else arg0, ..."""
-    target = fn.forward if hasattr(fn, "forward") else fn
+    target = fn.forward if hasattr(fn, "forward") and hasattr(fn, "param_keys") else fn
     try:
         params = [p for p in inspect.signature(target).parameters.values()
                   if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
@@ -95,17 +95,27 @@ def _spec_type(s) -> TensorType:
     fail("trace", f"a spec must be ptir.spec(shape, dtype) or an example numpy array, not {type(s).__name__}")
 
 
+def _module_of(fn):
+    """The ptir.nn.Module whose weights `fn` binds by name: fn itself or, for a bound
+    method such as `layer.forward`, its owner."""
+    for obj in (fn, getattr(fn, "__self__", None)):
+        if hasattr(obj, "param_keys") and hasattr(obj, "state_dict"):
+            return obj
+    return None
+
+
 def trace(fn, *specs, name: str = "main") -> Program:
     """Run `fn` once on traced tensors of types `specs` and return the captured program.
 
-    A `ptir.nn.Module` may be traced directly: its weights become `ptir.param` arguments
-    named by their state_dict keys.
+    A `ptir.nn.Module` (or a bound method of one) may be traced directly: its weights
+    become `ptir.param` arguments named by their state_dict keys.  Weights of modules
+    merely called from `fn` are inlined as constants.
     """
     types = [_spec_type(s) for s in specs]
     program = Program()
     builder = Builder.new_function(program, name, list(zip(_arg_names(fn, len(types)), types, strict=True)))
-    param_keys = fn.param_keys() if hasattr(fn, "param_keys") else None
-    tracer = Tracer(builder, param_keys)
+    owner = _module_of(fn)
+    tracer = Tracer(builder, owner.param_keys() if owner is not None else None)
     _ACTIVE.append(tracer)
     try:
         out = fn(*(Tensor(v, tracer) for v in builder.args))
@@ -124,8 +134,8 @@ def trace(fn, *specs, name: str = "main") -> Program:
 def capture(fn, specs, params):
     """`ptir.compile(fn, *specs)`: the traced program, and the weights (a module's
     state_dict unless the caller gives them)."""
-    if params is None and hasattr(fn, "state_dict"):
-        params = fn.state_dict()
+    if params is None and _module_of(fn) is not None:
+        params = _module_of(fn).state_dict()
     return trace(fn, *specs), params
 
 
