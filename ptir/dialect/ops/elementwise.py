@@ -17,6 +17,12 @@ LOGICAL = (dt.i1,) + dt.INTS
 _erf = np.frompyfunc(math.erf, 1, 1)
 
 
+def _logistic(x):
+    # e^x / (1 + e^x) for x < 0 keeps the relative accuracy of tiny results (1 + tanh would cancel)
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
 def _unary_rule(allowed, what):
     def rule(ins, attrs, out):
         require_dtype(ins[0], allowed, what)
@@ -40,7 +46,7 @@ _UNARY = {
     "log": (np.log, dt.FLOATS, "a float type", "natural logarithm"),
     "log1p": (np.log1p, dt.FLOATS, "a float type", "log(1 + x)"),
     "tanh": (np.tanh, dt.FLOATS, "a float type", "hyperbolic tangent"),
-    "logistic": (lambda x: 0.5 * (1.0 + np.tanh(0.5 * x)), dt.FLOATS, "a float type", "1 / (1 + e^-x)"),
+    "logistic": (lambda x: _logistic(x), dt.FLOATS, "a float type", "1 / (1 + e^-x)"),
     "erf": (lambda x: _erf(x).astype(x.dtype), dt.FLOATS, "a float type", "the error function"),
     "sqrt": (np.sqrt, dt.FLOATS, "a float type", "square root"),
     "rsqrt": (lambda x: 1.0 / np.sqrt(x), dt.FLOATS, "a float type", "1 / sqrt(x)"),
@@ -188,7 +194,8 @@ def cast_array(x: np.ndarray, to: dt.DType) -> np.ndarray:
         y = np.trunc(x.astype(np.float64))
         y = np.nan_to_num(y, nan=0.0, posinf=float(info.max), neginf=float(info.min))
         out = np.clip(y, info.min, info.max)
-        res = out.astype(to.np_dtype)
+        with np.errstate(invalid="ignore"):   # 2**63 does not fit i64; replaced just below
+            res = out.astype(to.np_dtype)
         # float64 cannot hold int64's max exactly; saturate explicitly.
         return np.where(y >= float(info.max), info.max, np.where(y <= float(info.min), info.min, res)
                         ).astype(to.np_dtype)
