@@ -1,0 +1,78 @@
+"""The passes keep results bit for bit on the `ref` target.
+
+Every lit input, the MLP example and a conv+BatchNorm program run before and after the
+default pipeline (and after their own passes, and after fold-params) on random data
+laced with signed zeros, infinities, NaN and integer extremes, which is where a wrong
+algebraic identity would show.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import ptir
+from ptir.passes import PASSES, fold_params, optimize, run_pipeline
+
+from ._lit import load_all
+from ._programs import assert_same_bits, is_static, parse, programs, random_data, run_ref
+
+pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")   # inf and NaN are fed on purpose
+
+PROGRAMS = programs()
+SEEDS = (0, 1, 2)
+RUNS = {c.id: c.passes for c in load_all()}
+
+
+@pytest.mark.parametrize("name", list(PROGRAMS))
+def test_passes_keep_results(name):
+    program = parse(PROGRAMS[name], name)
+    if not is_static(program):
+        pytest.skip("dynamic argument shapes")
+    before = str(program)
+    variants = {"default pipeline": run_pipeline(program)}
+    if name in RUNS:
+        variants[",".join(RUNS[name])] = run_pipeline(program, RUNS[name])
+    folded, transform = fold_params(variants["default pipeline"])
+    for optimized in variants.values():
+        ptir.verify(optimized)
+    for seed in SEEDS:
+        inputs, params = random_data(program, np.random.default_rng(seed))
+        want = run_ref(program, inputs, params)
+        for what, optimized in variants.items():
+            assert_same_bits(run_ref(optimized, inputs, params), want, f"{name} after {what}")
+        assert_same_bits(run_ref(folded, inputs, transform(params)), want, f"{name} after fold-params")
+    assert str(program) == before, "an optimization changed its input program"
+
+
+def test_each_pass_alone_keeps_results():
+    # A pass may rely on another having run first; each must still be right on its own.
+    for name, text in PROGRAMS.items():
+        program = parse(text, name)
+        if not is_static(program):
+            continue
+        inputs, params = random_data(program, np.random.default_rng(1))
+        want = run_ref(program, inputs, params)
+        for p in PASSES:
+            assert_same_bits(run_ref(run_pipeline(program, [p]), inputs, params), want, f"{name} after {p}")
+
+
+def test_optimize_runs_the_pipeline_then_fold_params():
+    program = parse(PROGRAMS["conv_bn"])
+    inputs, params = random_data(program, np.random.default_rng(2), specials=False)
+    stages = []
+    optimized, new_params = optimize(program, params, on_stage=lambda name, p: stages.append(name))
+    assert stages == ["canonicalize", "simplify", "fold-constants", "cse", "dce", "fold-params"]
+    assert set(new_params) == {"conv.weight.folded", "bn.bias.folded"}
+    assert_same_bits(run_ref(optimized, inputs, new_params), run_ref(program, inputs, params))
+    same, none = optimize(program)
+    assert none is None and "rsqrt" in str(same)
+
+
+def test_compile_on_ref_agrees():
+    # The same check through ptir.compile, the way users run programs.
+    program = parse(PROGRAMS["examples/mlp"])
+    inputs, params = random_data(program, np.random.default_rng(3), specials=False)
+    want = ptir.compile(program, "ref", params=params)(*inputs)
+    got = ptir.compile(run_pipeline(program), "ref", params=params)(*inputs)
+    assert_same_bits([got], [want])
