@@ -39,15 +39,13 @@ def compile_iree(text: str | bytes) -> bytes:
 class IreeModule:
     """A compiled vmfb loaded in its own context; `call(fn, *args)` gives numpy copies."""
 
-    def __init__(self, vmfb: bytes, modules=()):
+    def __init__(self, vmfb: bytes, config=None, modules=()):
         import iree.runtime as rt
 
-        self.config = rt.Config("local-task")
-        self.ctx = rt.SystemContext(config=self.config)
-        for m in modules:   # e.g. a parameters module, built for self.config
-            self.ctx.add_vm_module(m)
-        self.module = rt.VmModule.copy_buffer(self.ctx.instance, vmfb)
-        self.ctx.add_vm_module(self.module)
+        # `modules` (e.g. a parameters module) must be built on `config`'s instance.
+        config = config or rt.Config("local-task")
+        self.module = rt.VmModule.copy_buffer(config.vm_instance, vmfb)
+        self.ctx = rt.SystemContext(vm_modules=[*modules, self.module], config=config)
 
     def call(self, fn: str, *args) -> list[np.ndarray]:
         out = self.ctx.modules[self.module.name][fn](*args)
