@@ -41,17 +41,19 @@ class Compiled:
 
 
 def compile(program: Program, *specs, target: str = "ref", entry: str = "main", params=None, flags=(),
-            dump_dir=None, **target_options) -> Compiled:
+            dump_dir=None, passes=None, **target_options) -> Compiled:
     """Compile `program`'s entry function for `target` (`ref`, `llvm-cpu`, `xla-cpu`).
 
     `params` maps ptir.param names to arrays, or is a path to a safetensors file.
     `flags` are extra compiler flags (IREE's, for llvm-cpu); `dump_dir` receives every
     stage's IR; `target_options` are further CompileOptions fields (cpu, driver,
-    embed_params, cache).
+    embed_params, cache).  `passes` is the optimizer pipeline (None: the default one;
+    `()`: none, the baseline); with weights given, parameter-only work is folded too.
     `program` may also be a Python callable or ptir.nn.Module, traced first on `specs`
     (a module's weights default to its state_dict): `ptir.compile(fn, ptir.spec((4, 8)), target="ref")`.
     """
     from .functional.tracing import capture
+    from .passes import DEFAULT_PIPELINE, optimize
     from .runtime import CompileOptions, get_backend
     from .runtime.stages import DumpDir
     from .weights import load_params
@@ -68,6 +70,11 @@ def compile(program: Program, *specs, target: str = "ref", entry: str = "main", 
     dump = DumpDir(dump_dir) if dump_dir else None
     if dump is not None:
         dump.write("ptir", str(program), ".ptir")
+    on_stage = (lambda name, p: dump.write(f"pass.{name}", str(p), ".ptir")) if dump else None
+    if passes is None:
+        passes = DEFAULT_PIPELINE
+    if passes or params:
+        program, params = optimize(program, params if passes else None, passes, entry=entry, on_stage=on_stage)
     options = CompileOptions(entry=entry, params=dict(params or {}), flags=list(flags), dump=dump,
                              **target_options)
     return Compiled(backend.compile(program, options))

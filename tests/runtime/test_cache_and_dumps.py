@@ -6,6 +6,7 @@ import os
 import pytest
 
 import ptir
+from ptir.passes import DEFAULT_PIPELINE
 from ptir.runtime import cache
 from ptir.runtime.stages import IREE_PHASES, stage_names
 
@@ -47,19 +48,26 @@ def test_llvm_cpu_dump_has_every_stage(tmp_path, mlp, mlp_params):
     ptir.compile(mlp, "llvm-cpu", params=mlp_params, dump_dir=str(d))
     index = json.loads((d / "index.json").read_text())
     written = [e["stage"] for e in index["stages"] if e["file"]]
-    assert written == stage_names("llvm-cpu")
-    files = sorted(os.listdir(d))
-    assert files[0] == "00-ptir.ptir" and "01-stablehlo.mlir" in files
-    for i, phase in enumerate(IREE_PHASES):
-        assert f"{i + 2:02d}-iree.{phase}.mlir" in files
-    executables = d / f"{len(IREE_PHASES) + 2:02d}-iree.executables"
+    assert written == stage_names("llvm-cpu", [*DEFAULT_PIPELINE, "fold-params"])
+    files = [e["file"] for e in index["stages"] if e["file"]]
+    assert files == sorted(f for f in os.listdir(d) if f != "index.json")
+    assert all(f.startswith(f"{i:02d}-{stage}") for i, (f, stage) in enumerate(zip(files, written, strict=True)))
+    assert written[-15:] == ["stablehlo", *(f"iree.{p}" for p in IREE_PHASES), "iree.executables", "artifact"]
+    executables = d / next(f for f in files if f.endswith("iree.executables"))
     assert any(f.endswith(".mlir") for f in os.listdir(executables))
     assert (d / "00-ptir.ptir").read_text() == str(mlp)
-    assert "stablehlo.dot_general" in (d / "01-stablehlo.mlir").read_text()
+    stablehlo = next(f for f in files if f.endswith("-stablehlo.mlir"))
+    assert "stablehlo.dot_general" in (d / stablehlo).read_text()
+
+
+def test_baseline_dump_has_no_pass_stages(tmp_path, mlp, mlp_params):
+    d = tmp_path / "dump"
+    ptir.compile(mlp, "xla-cpu", params=mlp_params, dump_dir=str(d), passes=())
+    assert [e["stage"] for e in json.loads((d / "index.json").read_text())["stages"]] == stage_names("xla-cpu")
 
 
 def test_xla_dump_has_optimized_hlo(tmp_path, mlp, mlp_params):
     d = tmp_path / "dump"
-    ptir.compile(mlp, "xla-cpu", params=mlp_params, dump_dir=str(d))
+    ptir.compile(mlp, "xla-cpu", params=mlp_params, dump_dir=str(d), passes=())
     assert sorted(os.listdir(d)) == ["00-ptir.ptir", "01-stablehlo.mlir", "02-xla.hlo.txt", "index.json"]
     assert "HloModule" in (d / "02-xla.hlo.txt").read_text()
