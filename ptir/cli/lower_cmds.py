@@ -24,11 +24,13 @@ def register(sub) -> None:
     p.add_argument("--emit", choices=("vmfb", "stablehlo", "vhlo"),
                    help="what to write (default: vmfb for llvm-cpu, stablehlo for xla-cpu)")
     p.add_argument("--entry", default="main", metavar="NAME", help="the function to lower (default main)")
-    p.add_argument("--params", metavar="W.safetensors", help="weights, needed only with --embed-params")
+    p.add_argument("--params", metavar="W.safetensors",
+                   help="weights: embedded with --embed-params, otherwise only checked against the program")
     p.add_argument("--embed-params", action="store_true", help="inline the weights as constants")
     p.add_argument("--dump-dir", metavar="DIR", help="write the IR after every stage into DIR (numbered)")
     p.add_argument("--iree-flag", action="append", default=[], metavar="FLAG",
                    help="an extra iree-compile flag, e.g. --iree-flag=--iree-opt-level=O3 (repeatable)")
+    p.add_argument("-O0", dest="O0", action="store_true", help="skip the optimizer (the baseline pipeline)")
     p.add_argument("--cpu", default="host",
                    help="llvm-cpu: the CPU to compile for (default host; name one, e.g. znver4 or generic, "
                         "for artifacts meant to run elsewhere)")
@@ -37,6 +39,11 @@ def register(sub) -> None:
 
 def cmd_lower(args) -> int:
     import ptir
+
+    from ..lower_stablehlo import lower, to_vhlo
+    from ..passes import DEFAULT_PIPELINE, optimize
+    from ..runtime.backend import bind_params
+    from ..weights import load_params
 
     emit = args.emit or EMITS[args.target][0]
     if emit not in EMITS[args.target]:
@@ -47,27 +54,25 @@ def cmd_lower(args) -> int:
     if args.iree_flag and args.target != "llvm-cpu":
         raise UsageError("--iree-flag applies only to --target llvm-cpu")
     program = load_program(args.file)
-    program.entry(args.entry)
-    options = dict(entry=args.entry, params=args.params, dump_dir=args.dump_dir)
-    if emit == "vmfb":
-        compiled = ptir.compile(program, "llvm-cpu", flags=args.iree_flag, cpu=args.cpu,
-                                embed_params=args.embed_params, **options)
-        payload = compiled.executable.vmfb
-    else:
-        if args.dump_dir:   # run the target's compiler too, so the dump shows its stages
-            ptir.compile(program, args.target, flags=args.iree_flag,
-                         **({"cpu": args.cpu} if args.target == "llvm-cpu" else {}), **options)
-        payload = _stablehlo(program, args, emit)
+    fn = program.entry(args.entry)
+    weights = load_params(args.params) if args.params else None
+    if weights is not None and not args.embed_params:
+        bind_params(fn, weights)   # catch a missing or mis-shaped weight now, not at run time
+        weights = None
+    pipeline = () if args.O0 else DEFAULT_PIPELINE
+    payload = None
+    if emit == "vmfb" or args.dump_dir:   # with a dump, run the target's compiler so it shows its stages
+        target_options = dict(flags=args.iree_flag, cpu=args.cpu, embed_params=args.embed_params) \
+            if args.target == "llvm-cpu" else {}
+        compiled = ptir.compile(program, target=args.target, entry=args.entry, params=weights,
+                                dump_dir=args.dump_dir, passes=pipeline, **target_options)
+        payload = compiled.executable.vmfb if emit == "vmfb" else None
+    if payload is None:
+        if pipeline:
+            program, weights = optimize(program, weights, pipeline, entry=args.entry)
+        text = lower(program, entry=args.entry, params=weights,
+                     params_mode="constants" if args.embed_params else "arguments").text
+        payload = to_vhlo(text) if emit == "vhlo" else text.encode()
     with atomic_output(args.output, "wb") as f:
-        f.write(payload if isinstance(payload, bytes) else payload.encode())
+        f.write(payload)
     return 0
-
-
-def _stablehlo(program, args, emit: str):
-    from ..lower_stablehlo import lower, to_vhlo
-    from ..weights import load_params
-
-    params = load_params(args.params) if args.embed_params else None
-    text = lower(program, entry=args.entry, params_mode="constants" if args.embed_params else "arguments",
-                 params=params).text
-    return to_vhlo(text) if emit == "vhlo" else text
