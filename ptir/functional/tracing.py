@@ -393,6 +393,9 @@ class Tensor:
             raise TypeError("len() of a rank-0 tensor")
         return self.shape[0]
 
+    def __iter__(self):
+        return (self[i] for i in range(len(self)))
+
     def __bool__(self):
         fail("bool", "a traced tensor has no truth value at capture time (use ptir.functional.where)")
 

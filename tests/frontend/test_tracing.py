@@ -108,6 +108,11 @@ def test_indexing_matches_numpy(index, run, rng):
     np.testing.assert_array_equal(got, x[index])
 
 
+def test_iteration_unpacks_the_first_dim(run, rng):
+    x = rng.standard_normal((2, 3)).astype(np.float32)
+    np.testing.assert_array_equal(run(lambda a: sum(a), x), x.sum(0))
+
+
 def test_tensor_index(run, rng):
     x = rng.standard_normal((5, 2)).astype(np.float32)
     idx = np.array([4, -1, 0], np.int64)
