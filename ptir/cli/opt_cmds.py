@@ -37,7 +37,7 @@ def cmd_opt(args) -> int:
     if args.list:
         width = max(map(len, PASSES))
         for p in PASSES.values():
-            print(f"{p.name:<{width}}  {p.description}")
+            print(f"{p.name:<{width}}  {p.description}" + (" (reassociates floats)" if p.reassociates else ""))
         return 0
     if args.file is None:
         raise UsageError("opt needs a FILE (or --list)")

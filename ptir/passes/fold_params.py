@@ -30,7 +30,7 @@ import numpy as np
 
 from ..dialect.interpreter import run_function
 from ..dialect.program import Argument, Function, Program, Value
-from .rewrite import Rewriter, drop_dead, new_function, with_functions
+from .rewrite import Rewriter, drop_dead, fresh_args, new_function, rewrite_function, with_functions
 
 
 @dataclass
@@ -90,22 +90,20 @@ def fold_params(program: Program, entry: str = "main") -> tuple[Program, ParamTr
     # The folded program: the kept arguments, then one weight per cut value.
     olds = [(a.value, a.value.name, a.param) for a in kept_args] + list(zip(boundary, names, names, strict=True))
     args = [Argument(Value(v.type, name, None, i), param) for i, (v, name, param) in enumerate(olds)]
-    main, _ = new_function(fn, args)
+    main = new_function(fn, args)
     env = {id(v): a.value for (v, _, _), a in zip(olds, args, strict=True)}
     copy_ops(main, [op for op in fn.ops if id(op) not in hoistable or grows(op)], env, fn.results)
 
     # The transform: the weight-only ops, from the weights they need to the cut values.
     sources = {name: source_weights(v, weights) for v, name in zip(boundary, names, strict=True)}
     inputs = {w for ws in sources.values() for w in ws}
-    targs = [Argument(Value(a.value.type, a.value.name, None, i), a.param)
-             for i, a in enumerate(a for a in fn.args if a.param in inputs)]
-    transform, _ = new_function(fn, targs)
+    targs = fresh_args([a for a in fn.args if a.param in inputs])
+    transform = new_function(fn, targs)
     transform.name, transform.result_types = "main", [v.type for v in boundary]
     env = {id(fn.params[a.param].value): a.value for a in targs}
     copy_ops(transform, [op for op in fn.ops if all(id(v) in static for v in op.operands)], env, boundary)
 
-    functions = dict(program.functions)
-    functions[entry] = main
+    functions = {name: main if f is fn else rewrite_function(f, drop=False) for name, f in program.functions.items()}
     kept = [a.param for a in kept_args if a.param is not None]
     return (with_functions(program, functions),
             ParamTransform(Program({"main": transform}, "fold_params"), names, kept, sources))

@@ -118,26 +118,28 @@ class Rewriter:
         return got
 
 
-def new_function(fn: Function, args: list[Argument] | None = None) -> tuple[Function, dict[int, Value]]:
-    """An empty copy of `fn` with fresh argument values (or `args`), and the map from the
-    old argument values (by id) to the new ones."""
-    if args is None:
-        args = [Argument(Value(a.value.type, a.value.name, None, i), a.param) for i, a in enumerate(fn.args)]
-        env = {id(a.value): b.value for a, b in zip(fn.args, args, strict=True)}
-    else:
-        env = {}
-    new = Function(fn.name, args, list(fn.result_types), loc=fn.loc, return_loc=fn.return_loc)
-    return new, env
+def fresh_args(args: list[Argument]) -> list[Argument]:
+    """New argument values with the same names, types and params."""
+    return [Argument(Value(a.value.type, a.value.name, None, i), a.param) for i, a in enumerate(args)]
 
 
-def rewrite_function(fn: Function, pattern: Pattern) -> Function:
-    new, env = new_function(fn)
+def new_function(fn: Function, args: list[Argument]) -> Function:
+    """An empty function like `fn` (name, result types, places) taking `args`."""
+    return Function(fn.name, args, list(fn.result_types), loc=fn.loc, return_loc=fn.return_loc)
+
+
+def rewrite_function(fn: Function, pattern: Pattern = keep, drop: bool = True) -> Function:
+    """`fn` rebuilt through `pattern`, its dead ops dropped (unless not `drop`: a clone)."""
+    args = fresh_args(fn.args)
+    new = new_function(fn, args)
+    env = {id(a.value): b.value for a, b in zip(fn.args, args, strict=True)}
     rw = Rewriter(new, pattern)
     for op in fn.ops:
         for old, v in zip(op.results, rw.copy(op, [env[id(v)] for v in op.operands]), strict=True):
             env[id(old)] = v
     new.results = [env[id(v)] for v in fn.results]
-    drop_dead(new)
+    if drop:
+        drop_dead(new)
     return new
 
 
@@ -175,10 +177,13 @@ def literal(v: Value) -> np.ndarray | None:
 
 
 def same_bits(arr: np.ndarray) -> bool:
+    """Whether a non-empty array's elements all have the same bits."""
     flat = np.ascontiguousarray(arr).reshape(-1)
     if flat.size == 0:
         return False
     b = flat.view(np.uint8).reshape(flat.size, -1)
+    if not (b[-1] == b[0]).all():    # most weights differ at once: skip the full scan
+        return False
     return bool((b == b[0]).all())
 
 

@@ -18,9 +18,13 @@ CASES = load_all()
 def test_case(case):
     program = ptir.parse(case.source, str(case.file))
     before = str(program)
-    text = str(run_pipeline(program, case.passes))
+    result = run_pipeline(program, case.passes)
+    text = str(result)
     assert text == case.expected, f"{case.id}: run `python tests/passes/_lit.py` to see the difference"
     assert str(program) == before, "a pass changed its input program"
+    shared = {id(op) for f in program.functions.values() for op in f.ops} & \
+        {id(op) for f in result.functions.values() for op in f.ops}
+    assert not shared, "the result shares ops with the input (a later edit of one would change the other)"
     assert str(ptir.parse(text)) == text, "the output does not read back to the same text"
 
 
