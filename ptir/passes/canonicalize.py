@@ -8,17 +8,10 @@ exactly; folds that depend on a shape being what it says need static types.
 from __future__ import annotations
 
 from .manager import register_pass
-from .rewrite import Patterns, producer, rewrite, splat
+from .rewrite import Patterns, producer, rewrite, splat, stand_in
 
 PATTERNS = Patterns()
 on = PATTERNS.on
-
-
-def stand_in(v, op, static=False):
-    """`v` if it can replace op's single result: the same type (and a fully known shape if
-    the fold relies on the shapes being what they say), else None."""
-    t = op.result.type
-    return v if v.type == t and (t.is_static or not static) else None
 
 
 @on("reshape", "broadcast_to", "transpose", "slice")

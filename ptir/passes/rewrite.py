@@ -170,6 +170,13 @@ def producer(v: Value, name: str) -> Op | None:
     return v.owner if v.owner is not None and v.owner.name == name else None
 
 
+def stand_in(v: Value, op: Op, static: bool = False) -> Value | None:
+    """`v` if it can replace op's single result: the same type (and a fully known shape if
+    the fold relies on the shapes being what they say), else None."""
+    t = op.result.type
+    return v if v.type == t and (t.is_static or not static) else None
+
+
 def literal(v: Value) -> np.ndarray | None:
     """The elements of a value defined by ptir.constant (at its full shape), else None."""
     op = producer(v, "constant")

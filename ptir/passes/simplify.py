@@ -20,14 +20,10 @@ from __future__ import annotations
 import numpy as np
 
 from .manager import register_pass
-from .rewrite import Patterns, all_ones, is_splat_of, producer, rewrite, splat
+from .rewrite import Patterns, all_ones, is_splat_of, producer, rewrite, splat, stand_in
 
 PATTERNS = Patterns()
 on = PATTERNS.on
-
-
-def as_result(v, op):
-    return v if v.type == op.result.type else None
 
 
 def orders(op):
@@ -49,21 +45,21 @@ def add_zero(rw, op):
     zero = -0.0 if is_float(op) else 0   # see the module doc: x + (+0.0) is not x for x = -0.0
     for x, c in orders(op):
         if is_splat_of(c, zero):
-            return as_result(x, op)
+            return stand_in(x, op)
 
 
 @on("sub")
 def sub_zero(rw, op):
     x, c = op.operands
     if is_splat_of(c, 0):       # +0.0 for floats: x - (+0.0) = x + (-0.0) = x
-        return as_result(x, op)
+        return stand_in(x, op)
 
 
 @on("mul")
 def mul_one(rw, op):
     for x, c in orders(op):
         if is_splat_of(c, 1):
-            return as_result(x, op)
+            return stand_in(x, op)
         if is_splat_of(c, -1) and x.type == op.result.type:   # only the sign changes; integers wrap alike
             return rw.emit("neg", x)
         if not is_float(op) and is_splat_of(c, 0):           # never for floats (module doc)
@@ -74,7 +70,7 @@ def mul_one(rw, op):
 def div_one(rw, op):
     x, c = op.operands
     if is_splat_of(c, 1):
-        return as_result(x, op)
+        return stand_in(x, op)
     # Floats only: integer MIN / -1 overflows, and the target need not wrap it as neg does.
     if is_float(op) and is_splat_of(c, -1) and x.type == op.result.type:
         return rw.emit("neg", x)
@@ -85,7 +81,7 @@ def involution(rw, op):
     # -(-x) = x (integers wrap both ways alike); not(not(x)) = x bitwise and logically.
     inner = producer(op.operands[0], op.name)
     if inner is not None:
-        return as_result(inner.operands[0], op)
+        return stand_in(inner.operands[0], op)
 
 
 @on("abs")
@@ -100,7 +96,7 @@ def abs_of_sign_change(rw, op):
 def idempotent(rw, op):
     x, y = op.operands
     if x is y:
-        return as_result(x, op)
+        return stand_in(x, op)
 
 
 @on("sub", "xor")
@@ -116,7 +112,7 @@ def logic_constant(rw, op):
     name = op.name
     for x, c in orders(op):
         if (name in ("or", "xor") and is_splat_of(c, 0)) or (name == "and" and all_ones(c)):
-            return as_result(x, op)     # the identity element
+            return stand_in(x, op)     # the identity element
         if (name == "and" and is_splat_of(c, 0)) or (name == "or" and all_ones(c)):
             return rw.constant(splat(c), op.result.type)     # the absorbing element
 
@@ -125,10 +121,10 @@ def logic_constant(rw, op):
 def select(rw, op):
     pred, a, b = op.operands
     if a is b:
-        return as_result(a, op)
+        return stand_in(a, op)
     p = splat(pred)
     if p is not None:
-        return as_result(a if bool(p) else b, op)
+        return stand_in(a if bool(p) else b, op)
 
 
 @register_pass("simplify", "algebraic identities that hold bit for bit: x+(-0.0), x-0, x*1, x/1, -(-x), "
