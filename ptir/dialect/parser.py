@@ -23,6 +23,7 @@ _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*")
 _NAME = re.compile(r"[A-Za-z0-9_.]+")
 _NUMBER = re.compile(r"[-+]?(?:inf|nan|(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)(?![A-Za-z0-9_.])", re.ASCII)
 _INT = re.compile(r"[0-9]+")
+_WORD = re.compile(r"[^ \t\r\n]+")   # what `skip` does not skip
 _STRING = re.compile(r'"(?:[^"\\\n]|\\.)*"')
 
 
@@ -75,7 +76,7 @@ class _Scanner:
         self.skip()
         if self.pos >= len(self.text):
             return "end of input"
-        m = re.compile(r"\S+").match(self.text, self.pos)
+        m = _WORD.match(self.text, self.pos)
         return repr(m.group(0)[:20])
 
     def match(self, rx: re.Pattern) -> str | None:
