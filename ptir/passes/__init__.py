@@ -7,6 +7,16 @@
     params = transform(params)                             # ... done once, here
     program, params = optimize(program, params)            # both: what ptir.compile calls
 
+In ptir.compile, after verifying and before the backend (stage `pass.<name>` per pass):
+
+    on_stage = (lambda name, p: dump.write(f"pass.{name}", str(p), ".ptir")) if dump else None
+    program, folded = optimize(program, params, entry=entry, on_stage=on_stage)
+    params = folded if folded is not None else params
+
+fold-params runs only when the weights are given at compile time: it renames them, so
+an artifact that takes its weights later (a .vmfb run with the original safetensors)
+must be compiled without (params=None).
+
 Every pass keeps results bit for bit (NaN payloads aside) and is built on one driver
 (`rewrite.py`) that rebuilds a function op by op through the ops' type rules.
 """
