@@ -111,8 +111,8 @@ class Emitter:
     def __init__(self, first_line: int = 1, indent: int = 4):
         self.lines: list[str] = []
         self.line_owner: dict[int, object] = {}   # line number in the module text -> PTIR op
-        self.first_line = first_line
         self.owner = None
+        self._line = first_line                   # the module text line the next op starts on
         self._indent = indent
         self._count = 0
         self._nested = 0
@@ -122,8 +122,11 @@ class Emitter:
         return f"%{self._count - 1}"
 
     def emit(self, text: str) -> None:
-        if not self._nested and self.owner is not None:
-            self.line_owner[self.first_line + len(self.lines)] = self.owner
+        """Append one op (several lines if it holds regions)."""
+        if not self._nested:   # a region's lines are counted with the op that holds them
+            n = text.count("\n") + 1
+            self.line_owner.update(dict.fromkeys(range(self._line, self._line + n), self.owner))
+            self._line += n
         self.lines.append(" " * self._indent + text)
 
     def op(self, name: str, operands: Sequence[V], results: TensorType | Sequence[TensorType],

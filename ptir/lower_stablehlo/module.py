@@ -44,13 +44,14 @@ def lower(program: Program, entry: str = "main", params_mode: str = "arguments",
     except PtirError as e:
         raise LoweringError(e.message) from None
     name = _symbol(module_name or program.name or "module")
+    for a in fn.args:
+        _static(a.value.type, f"argument %{a.value.name}", fn.loc)
     args = fn.args if params_mode == "arguments" else fn.inputs
     header = [f"module @{name} {{"]
     symbols = _param_symbols(fn) if params_mode == "globals" else {}
     header += [f'  util.global private @{sym} = #flow.parameter.named<"{PARAM_SCOPE}"::"{_escape(p)}"> : '
                f'{fn.params[p].value.type}' for p, sym in symbols.items()]
-    arg_text = ", ".join(f"%arg{i}: {_static(a.value.type, fn, f'argument %{a.value.name}')}"
-                         for i, a in enumerate(args))
+    arg_text = ", ".join(f"%arg{i}: {a.value.type}" for i, a in enumerate(args))
     attrs = ""
     if reflection:
         entries = ", ".join(f'{k} = "{_escape(v)}"' for k, v in reflection.items())
@@ -78,7 +79,7 @@ def _lower_op(em: Emitter, op: Op, operands: list[V]) -> list[V]:
     if rule is None:
         raise LoweringError("no lowering rule to StableHLO", op.loc, op.opdef.full_name)
     for v in [*op.operands, *op.results]:
-        _static(v.type, op)
+        _static(v.type, "type", op.loc, op.opdef.full_name)
     em.owner = op
     try:
         out = rule(em, op, *operands)
@@ -91,13 +92,9 @@ def _lower_op(em: Emitter, op: Op, operands: list[V]) -> list[V]:
     return outs
 
 
-def _static(t, where, what: str | None = None):
+def _static(t, what: str, loc, op: str | None = None) -> None:
     if not t.is_static:
-        op = where if isinstance(where, Op) else None
-        loc = op.loc if op else where.loc
-        raise LoweringError(f"{what or 'type'} {t} has a dynamic shape; StableHLO lowering needs static shapes",
-                            loc, op.opdef.full_name if op else None)
-    return t
+        raise LoweringError(f"{what} {t} has a dynamic shape; StableHLO lowering needs static shapes", loc, op)
 
 
 def _param_value(em: Emitter, arg: Argument, mode: str, symbols: dict, params) -> V:

@@ -174,7 +174,8 @@ for _id, _value, _dtype, _shape in (
         ("bf16-list", [0.1, 3.0, -7.5], "bf16", (3,)), ("f16-splat", np.inf, "f16", (2,)),
         ("i32-list", [1, -2, 2**31 - 1], "i32", (3,)), ("i8-splat", -3, "i8", (2, 2)),
         ("ui8-list", [0, 255, 7], "ui8", (3,)), ("i1-list", [True, False, True], "i1", (3,)),
-        ("i1-splat", True, "i1", (2, 2)), ("f32-large", np.arange(100, dtype=np.float32) / 7, "f32", (100,))):
+        ("i1-splat", True, "i1", (2, 2)), ("f32-large", np.arange(100, dtype=np.float32) / 7, "f32", (100,)),
+        ("i1-large", np.arange(90) % 3 == 0, "i1", (90,)), ("i16-large", np.arange(-40, 40), "i16", (80,))):
     _x = floats(_shape, _dtype) if _dtype in ("f32", "f16", "bf16") else (
         bools(_shape) if _dtype == "i1" else ints(_shape, _dtype, 0, 20))
     add(_id, "constant", [_x], _const(_value, _dtype, _shape))

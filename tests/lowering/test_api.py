@@ -42,6 +42,22 @@ def test_invalid_emitted_stablehlo_names_the_ptir_op(monkeypatch):
     assert e.value.op == "ptir.exp" and str(e.value.loc).startswith("sq.ptir:3:")
 
 
+def test_the_op_is_named_after_multi_line_ops(monkeypatch):
+    # The reduce before it spans several lines (its region): line numbers must still match.
+    monkeypatch.setitem(LOWERINGS, "exp", lambda em, op, x: em.hlo("transpose", x, permutation=i64s([0])))
+    prog = ptir.parse("""module {
+      func @main(%x: tensor<3x3xf32>) -> tensor<3x3xf32> {
+        %0 = ptir.reduce %x {kind = "sum", axes = [1], keepdims = true} : tensor<3x1xf32>
+        %1 = ptir.broadcast_to %0 : tensor<3x3xf32>
+        %2 = ptir.exp %1 : tensor<3x3xf32>
+        return %2
+      }
+    }""", "multi.ptir")
+    with pytest.raises(LoweringError, match="permutation") as e:
+        lower(prog)
+    assert e.value.op == "ptir.exp" and str(e.value.loc).startswith("multi.ptir:5:")
+
+
 def test_a_rule_giving_the_wrong_type_is_caught(monkeypatch):
     monkeypatch.setitem(LOWERINGS, "exp", lambda em, op, x: em.constant(0, x.dtype, (3,)))
     with pytest.raises(LoweringError, match="tensor<3xf32> for a result of type tensor<3x3xf32>"):
