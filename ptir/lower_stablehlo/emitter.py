@@ -67,7 +67,9 @@ def dense(arr: np.ndarray, dtype: DType) -> str:
     float splats, little-endian hex bytes otherwise (exact for NaN, inf and bf16)."""
     arr = np.asarray(arr, dtype=dtype.np_dtype)
     flat = arr.reshape(-1)
-    splat = flat.size > 0 and flat[:1].tobytes() * flat.size == flat.tobytes()   # bitwise: NaN, -0.0
+    if flat.size == 0:
+        return "dense<>"
+    splat = flat[:1].tobytes() * flat.size == flat.tobytes()   # bitwise: NaN and -0.0 count
     if dtype.is_bool or dtype.is_int:
         if splat:
             return f"dense<{_int_text(flat[0], dtype)}>"

@@ -6,11 +6,13 @@ import numpy as np
 import pytest
 
 import ptir
+from ptir.dialect.program import Builder, Program
+from ptir.dialect.types import tensor
 from ptir.errors import LoweringError
 from ptir.lower_stablehlo import LOWERINGS, VHLO_TARGET, lower, to_vhlo, verify_mlir
 from ptir.lower_stablehlo.emitter import i64s
 
-from .cases import CASES
+from .cases import CASES, NP
 from .runners import run_iree, run_xla
 from .test_ops import check, lowered
 
@@ -89,6 +91,18 @@ def test_entry_is_always_main_and_other_functions_are_left_out():
     prog.functions["main"] = prog.functions["helper"]
     out = lower(prog, entry="helper")
     assert out.entry == "main" and "func.func public @main(" in out.text and "helper" not in out.text
+
+
+def test_zero_size_tensors():
+    prog = Program(name="empty")
+    b = Builder.new_function(prog, "main", [("x", tensor((2, 3), "f32"))])
+    for dtype in ("f32", "i32", "i1"):
+        empty = b.op("constant", out=tensor((0, 3), dtype), value=np.zeros((0, 3), NP[dtype]))
+        if dtype == "f32":
+            joined = b.op("concat", b.args[0], empty, axis=0)
+    b.ret(joined)
+    x = np.arange(6, dtype=np.float32).reshape(2, 3)
+    np.testing.assert_array_equal(run_xla(lower(prog).text, [x])[0], x)
 
 
 # A few cases of different kinds: CHLO (erf, expanded on serialization), sorts, scatter, conv.
