@@ -171,7 +171,8 @@ def compare(got: np.ndarray, want: np.ndarray, atol: float, rtol: float) -> Comp
     nan_ok = np.isnan(w) == np.isnan(g)
     inf_ok = np.where(np.isinf(w) | np.isinf(g), g == w, True)
     finite = np.isfinite(w) & np.isfinite(g)
-    diff = np.where(finite, np.abs(g - w), 0.0)
+    with np.errstate(invalid="ignore", over="ignore"):
+        diff = np.where(finite, np.abs(g - w), 0.0)
     close = diff <= atol + rtol * np.abs(np.where(finite, w, 0.0))
     ok_mask = nan_ok & inf_ok & (close | ~finite)
     rel = np.where(finite & (w != 0), diff / np.abs(np.where(w == 0, 1.0, w)), np.where(diff > 0, np.inf, 0.0))

@@ -296,9 +296,7 @@ def test_run_of_an_ill_typed_program(tmp_path, capsys):
     assert not out.exists()
 
 
-@pytest.mark.xfail(strict=True, reason="ptir/cli/io.py load_npz uses np.load's result as a context manager; "
-                                       "a .npy file gives an ndarray and an internal error (exit 3)")
 def test_run_with_an_npy_instead_of_npz(good, tmp_path, capsys):
     p = tmp_path / "in.npy"
     np.save(p, np.zeros(3))
-    _run_fails(good, tmp_path, capsys, p, "error: cannot read inputs")
+    _run_fails(good, tmp_path, capsys, p, "holds one array; --inputs takes an .npz archive")

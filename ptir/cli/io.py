@@ -51,10 +51,14 @@ def atomic_output(path: str, mode: str = "wb"):
 
 def load_npz(path: str) -> dict[str, np.ndarray]:
     try:
-        with np.load(path, allow_pickle=False) as z:
-            return {k: z[k] for k in z.files}
+        z = np.load(path, allow_pickle=False)
     except (OSError, ValueError) as e:
         raise RunError(f"cannot read inputs {path}: {e}") from None
+    if not isinstance(z, np.lib.npyio.NpzFile):
+        raise RunError(f"{path} holds one array; --inputs takes an .npz archive keyed by argument name "
+                       "(numpy.savez(path, x=...))")
+    with z:
+        return {k: z[k] for k in z.files}
 
 
 def save_npz(path: str, arrays: dict[str, np.ndarray]) -> None:

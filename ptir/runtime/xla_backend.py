@@ -14,7 +14,11 @@ from .backend import Backend, CompileOptions, Executable, bind_params, check_par
 
 
 def _client():
+    import jax
     from jax.extend.backend import get_backend
+
+    # PTIR types are exact: without x64, jax.device_put would turn i64/f64 arrays into 32 bits.
+    jax.config.update("jax_enable_x64", True)
 
     backend = get_backend("cpu")
     return backend, backend.devices()[0]

@@ -83,7 +83,7 @@ for _name, _fn in (("argmax", np.argmax), ("argmin", np.argmin)):
     define(_name, ("x",), _arg_rule, _arg_ref(_fn),
            attrs=(Attr("axis", "axis"), Attr("keepdims", "bool", default=False)),
            doc=f"Index of the {_name[3:]} along `axis` (i32 or i64 result); ties take the smallest index, "
-               "NaN counts as the largest.")
+               "and a NaN wins (its index is returned).")
 
 
 def _window_rule(ins, attrs, out):
