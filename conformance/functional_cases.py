@@ -9,7 +9,7 @@ import torch.nn.functional as TF
 
 import ptir.functional as F
 
-from .case import Case, booleans, fixed, integers, normal
+from .case import Case, booleans, fixed, integers, normal, uniform
 
 
 def fn_case(name, covers, ptir, torch_fn, inputs, dtype="f32"):
@@ -201,16 +201,14 @@ def _shape():
 
 
 def _elementwise_math():
-    for name, pf, tf, make in (("exp", F.exp, torch.exp, normal((4, 8))), ("log", F.log, torch.log,
-                                                                            lambda r: r.uniform(0.1, 5, (4, 8))),
-                               ("sqrt", F.sqrt, torch.sqrt, lambda r: r.uniform(0, 5, (4, 8))),
-                               ("rsqrt", F.rsqrt, torch.rsqrt, lambda r: r.uniform(0.1, 5, (4, 8))),
-                               ("erf", F.erf, torch.erf, normal((4, 8))), ("sin", F.sin, torch.sin, normal((4, 8))),
-                               ("cos", F.cos, torch.cos, normal((4, 8))),
-                               ("maximum", F.maximum, torch.maximum, None), ("minimum", F.minimum, torch.minimum, None)):
-        ins = [normal((4, 8)), normal((4, 8))] if make is None else [
-            (lambda r, m=make: np.asarray(m(r), np.float32)) if callable(make) else make]
-        yield fn_case(f"{name}_f32", name, pf, tf, ins)
+    unary = {"exp": (F.exp, torch.exp, normal((4, 8))), "log": (F.log, torch.log, uniform((4, 8), 0.1, 5.0)),
+             "sqrt": (F.sqrt, torch.sqrt, uniform((4, 8), 0.0, 5.0)),
+             "rsqrt": (F.rsqrt, torch.rsqrt, uniform((4, 8), 0.1, 5.0)), "erf": (F.erf, torch.erf, normal((4, 8))),
+             "sin": (F.sin, torch.sin, normal((4, 8))), "cos": (F.cos, torch.cos, normal((4, 8)))}
+    for name, (pf, tf, make) in unary.items():
+        yield fn_case(f"{name}_f32", name, pf, tf, [make])
+    for name, pf, tf in (("maximum", F.maximum, torch.maximum), ("minimum", F.minimum, torch.minimum)):
+        yield fn_case(f"{name}_f32", name, pf, tf, [normal((4, 8)), normal((4, 8))])
 
 
 def cases() -> list[Case]:

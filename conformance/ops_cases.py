@@ -7,6 +7,7 @@ import numpy as np
 import torch
 import torch.nn.functional as TF
 
+from ptir.dialect import dtypes as dt
 from ptir.functional.tracing import current_tracer, spec
 
 from .case import Case, booleans, fixed, integers, nonzero_integers, normal, permutation_rows, uniform
@@ -48,7 +49,6 @@ UNARY = {
 
 
 def d_np(dtype: str):
-    from ptir.dialect import dtypes as dt
     return dt.from_name(dtype).np_dtype
 
 
@@ -82,7 +82,8 @@ def _binary_cases():
             yield op_case(f"{op}_{dtype}_{'x'.join(map(str, shape))}", op,
                           lambda a, b, op=op: emit(op, a, b), fn, [lhs, rhs], dtype)
     yield op_case("max_nan_f32", "max", lambda a, b: emit("max", a, b), torch.maximum,
-                  [fixed(np.array([np.nan, 1.0, -np.inf], np.float32)), fixed(np.array([0.0, np.nan, 2.0], np.float32))])
+                  [fixed(np.array([np.nan, 1.0, -np.inf], np.float32)),
+                   fixed(np.array([0.0, np.nan, 2.0], np.float32))])
     ints = {"add": torch.add, "sub": torch.sub, "mul": torch.mul, "max": torch.maximum, "min": torch.minimum,
             "div": lambda a, b: torch.div(a, b, rounding_mode="trunc"), "rem": torch.fmod,
             "and": torch.bitwise_and, "or": torch.bitwise_or, "xor": torch.bitwise_xor}
@@ -178,7 +179,7 @@ def _reduce_cases():
     yield op_case("reduce_sum_wide_f32", "reduce", lambda x: emit("reduce", x, kind="sum", axes=[1]),
                   lambda x: torch.sum(x, 1), [normal((2, 4099))])
     yield op_case("reduce_sum_accum_f16", "reduce",
-                  lambda x: emit("reduce", x, kind="sum", axes=[1], accum=spec((), "f32").dtype),
+                  lambda x: emit("reduce", x, kind="sum", axes=[1], accum=dt.f32),
                   lambda x: torch.sum(x.float(), 1).half(), [normal((3, 500), "f16")], "f16")
     yield op_case("reduce_max_i32", "reduce", lambda x: emit("reduce", x, kind="max", axes=[1]),
                   lambda x: torch.amax(x, 1), [integers((4, 6), -99, 99)], "i32")

@@ -6,7 +6,6 @@ from __future__ import annotations
 import fnmatch
 import os
 import platform
-
 import statistics
 import time
 from dataclasses import dataclass, field
