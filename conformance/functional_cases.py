@@ -188,7 +188,7 @@ def _shape():
                   [normal((3, 7))])
     yield fn_case("split_even_f32", "split", lambda x: F.split(x, 2, dim=0), lambda x: torch.split(x, 2, 0),
                   [normal((5, 3))])
-    yield fn_case("argmax_f32", "argmax", lambda x: F.argmax(x, dim=1), lambda x: torch.argmax(x, 1),
+    yield fn_case("argmax_dim_f32", "argmax", lambda x: F.argmax(x, dim=1), lambda x: torch.argmax(x, 1),
                   [normal((4, 100))])
     yield fn_case("argmax_flat_f32", "argmax", F.argmax, torch.argmax, [normal((3, 5))])
 
