@@ -51,6 +51,13 @@ class ModelFamily:
         """Seeded inputs for one forward call."""
         raise NotImplementedError
 
+    # Optional hook for kind "lm" (a family without it does not generate):
+    #
+    #   generate(config, weights, prompt_ids, max_tokens, target, **options) -> list[int]
+    #       The new token ids after `prompt_ids`, greedy unless options say otherwise
+    #       (temperature, top_k, seed, eos_id; kv_cache=False recomputes the full context
+    #       per token).  Compiled programs are reused across tokens and calls.
+
 
 def get_model(name: str) -> ModelFamily:
     if name not in _FAMILIES:

@@ -1,0 +1,177 @@
+"""Token-by-token generation for GPT-2 on any target, with a fixed-capacity KV cache.
+
+Two programs, each compiled once per generator (one per config, weights and target):
+
+* prefill: `step` on a chunk of `chunk` tokens (default 128).  A prompt is fed in chunks,
+  the last one padded at the end.  Padding is harmless: it sits after every real token,
+  so the causal mask hides it from them, and its cache entries are overwritten by the
+  decode steps before any query can see them.  One fixed shape means no compile per
+  prompt length, and a prompt costs ceil(n / chunk) calls instead of a padded full
+  context.
+* decode: the same `step` on one token.
+
+Both take the caches (B, n_head, capacity, head_dim), one key and one value tensor per
+layer, and return them updated; positions beyond the filled length are masked inside
+F.attention.  The no-cache mode (for checking) has one program instead: `window`, which
+recomputes the whole context, padded to the capacity, at every step.
+
+Sampling runs on the host in numpy: greedy, temperature and top-k, seeded.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+
+import numpy as np
+
+import ptir
+from ptir.errors import RunError
+
+_GENERATORS: dict = {}   # (family, config, id(weights), target, options) -> (weights, Generator)
+_KEEP = 4                # generators kept alive; each holds its compiled programs and weights
+
+
+def generator(family, config: dict, weights: dict, target: str, **options) -> Generator:
+    """The generator for these arguments, reused while fewer than _KEEP others were made
+    since: repeated `generate` calls compile nothing.  Weights are matched by identity."""
+    key = (family.name, json.dumps(config, sort_keys=True), id(weights), target, tuple(sorted(options.items())))
+    hit = _GENERATORS.pop(key, None)
+    if hit is None or hit[0] is not weights:
+        hit = (weights, Generator(family.bind(config, weights), config, target, **options))
+    _GENERATORS[key] = hit   # most recently used last
+    while len(_GENERATORS) > _KEEP:
+        _GENERATORS.pop(next(iter(_GENERATORS)))
+    return hit[1]
+
+
+def sample(logits: np.ndarray, temperature: float = 0.0, top_k: int | None = None,
+           rng: np.random.Generator | None = None) -> int:
+    """Greedy (temperature 0) or a draw from softmax(logits / temperature) over the top_k."""
+    if not temperature:
+        return int(np.argmax(logits))
+    z = logits.astype(np.float64) / temperature
+    if top_k and top_k < z.size:
+        z[z < np.partition(z, -top_k)[-top_k]] = -np.inf
+    p = np.exp(z - z.max())
+    return int((rng or np.random.default_rng()).choice(z.size, p=p / p.sum()))
+
+
+class Generator:
+    """One sequence at a time (batch 1): `start(prompt)` gives the logits after the
+    prompt, `advance(token)` the logits after one more token; `generate` loops them."""
+
+    def __init__(self, model, config: dict, target: str, kv_cache: bool = True, capacity: int | None = None,
+                 chunk: int = 128):
+        self.model, self.target, self.kv_cache = model, target, kv_cache
+        self.capacity = min(capacity or config["n_positions"], config["n_positions"])
+        self.chunk = min(chunk, self.capacity)
+        head_dim = config["n_embd"] // config["n_head"]
+        self.cache_type = ptir.spec((1, config["n_head"], self.capacity, head_dim))
+        self.n_caches = 2 * config["n_layer"]
+        self.programs: dict[str, ptir.Compiled] = {}
+        self.compiles = 0
+        self.tokens: list[int] = []
+        self.caches: list[np.ndarray] = []
+        self.prefill_s = self.decode_s = 0.0
+        self.decoded = 0
+
+    # --- programs --------------------------------------------------------------------------------
+
+    def program(self, name: str) -> ptir.Compiled:
+        """"prefill", "decode" or "window", compiled on first use."""
+        if name not in self.programs:
+            i64 = ptir.spec((), "i64")
+            if name == "window":
+                specs, fn = (ptir.spec((1, self.capacity), "i64"), i64), self.model.window
+            else:
+                t = self.chunk if name == "prefill" else 1
+                specs = (ptir.spec((1, t), "i64"), i64, i64) + (self.cache_type,) * self.n_caches
+                fn = self.model.step
+            self.programs[name] = ptir.compile(fn, *specs, target=self.target)
+            self.compiles += 1
+        return self.programs[name]
+
+    def compile(self) -> None:
+        """Compile this mode's programs now (else on first use)."""
+        for name in ("prefill", "decode") if self.kv_cache else ("window",):
+            self.program(name)
+
+    # --- stepping --------------------------------------------------------------------------------
+
+    def start(self, prompt_ids) -> np.ndarray:
+        """Begin a sequence: the next-token logits (V,) after the prompt."""
+        prompt = [int(t) for t in prompt_ids]
+        if not prompt:
+            raise RunError("the prompt is empty: GPT-2 needs at least one token to start from")
+        if len(prompt) > self.capacity:
+            raise RunError(f"the prompt has {len(prompt)} tokens, more than the context of {self.capacity}")
+        begin = time.perf_counter()
+        self.tokens = prompt
+        if self.kv_cache:
+            self.caches = [np.zeros(self.cache_type.shape, np.float32) for _ in range(self.n_caches)]
+            for s in range(0, len(prompt), self.chunk):
+                # near the end of the context the chunk moves back and recomputes a few cached
+                # tokens (same keys and values), so the cache write never runs past the capacity
+                logits = self._run("prefill", min(s, self.capacity - self.chunk), len(prompt))
+        else:
+            logits = self._window()
+        self.prefill_s, self.decode_s, self.decoded = time.perf_counter() - begin, 0.0, 0
+        return logits
+
+    def advance(self, token: int) -> np.ndarray:
+        """Append `token`; the logits (V,) for the one after it."""
+        if len(self.tokens) >= self.capacity:
+            raise RunError(f"the context of {self.capacity} tokens is full")
+        begin = time.perf_counter()
+        self.tokens.append(int(token))
+        logits = self._run("decode", len(self.tokens) - 1, len(self.tokens)) if self.kv_cache else self._window()
+        self.decode_s += time.perf_counter() - begin
+        self.decoded += 1
+        return logits
+
+    def _run(self, name: str, begin: int, end: int) -> np.ndarray:
+        """One step program over tokens[begin:end] (padded to its length), logits of token end-1."""
+        t = self.chunk if name == "prefill" else 1
+        ids = np.zeros((1, t), np.int64)
+        chunk = self.tokens[begin:min(end, begin + t)]
+        ids[0, :len(chunk)] = chunk
+        logits, *self.caches = self.program(name)(ids, np.int64(begin), np.int64(len(chunk) - 1), *self.caches)
+        return logits[0]
+
+    def _window(self) -> np.ndarray:
+        ids = np.zeros((1, self.capacity), np.int64)
+        ids[0, :len(self.tokens)] = self.tokens
+        return self.program("window")(ids, np.int64(len(self.tokens) - 1))[0]
+
+    # --- loops -----------------------------------------------------------------------------------
+
+    def generate(self, prompt_ids, max_tokens: int, temperature: float = 0.0, top_k: int | None = None,
+                 seed: int = 0, eos_id: int | None = None) -> Iterator[int]:
+        """Yield up to `max_tokens` new tokens as they come; stop after `eos_id` or when the
+        context is full."""
+        rng = np.random.default_rng(seed)
+        logits = self.start(prompt_ids)
+        for i in range(max_tokens):
+            token = sample(logits, temperature, top_k, rng)
+            yield token
+            if token == eos_id or i + 1 == max_tokens or len(self.tokens) >= self.capacity:
+                return
+            logits = self.advance(token)
+
+    def logits_along(self, prompt_ids, tokens: list[int]) -> np.ndarray:
+        """Next-token logits (len(tokens), V) after the prompt and after each of tokens[:-1]."""
+        rows = [self.start(prompt_ids)]
+        rows += [self.advance(t) for t in tokens[:-1]]
+        return np.stack(rows)
+
+    def timings(self, prompt_ids, decode_tokens: int, repeats: int = 3) -> dict:
+        """Prefill ms (best of `repeats`) and greedy decode tokens/s after the prompt."""
+        prefill = []
+        for _ in range(repeats):
+            logits = self.start(prompt_ids)
+            prefill.append(self.prefill_s)
+        for _ in range(min(decode_tokens, self.capacity - len(self.tokens))):
+            logits = self.advance(int(np.argmax(logits)))
+        return {"prefill_ms": 1e3 * min(prefill), "decode_tok_s": self.decoded / self.decode_s if self.decoded else 0.0}

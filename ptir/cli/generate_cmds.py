@@ -1,0 +1,78 @@
+"""`ptirc generate`: GPT-2 text generation with a KV cache, streamed token by token."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+from ..errors import RunError, UsageError
+
+
+def register(sub) -> None:
+    from ..runtime import TARGETS
+
+    p = sub.add_parser("generate", help="generate text with a GPT-2 checkpoint",
+                       description="Continue PROMPT with a GPT-2 model: the new text streams to standard "
+                                   "output token by token; timings go to standard error.")
+    p.add_argument("--weights", required=True, metavar="PATH",
+                   help="a safetensors file, or an HF model directory (config.json + model.safetensors "
+                        "or pytorch_model.bin)")
+    p.add_argument("--config", metavar="CONFIG.json", help="the model config (HF's config.json or ptir's); "
+                   "default: the directory's config.json, else read off the weight shapes (64-wide heads)")
+    p.add_argument("--tokenizer", metavar="TOKENIZER.json", help="a byte-level BPE tokenizer.json")
+    p.add_argument("--vocab", metavar="VOCAB.json", help="GPT-2's vocab.json (with --merges)")
+    p.add_argument("--merges", metavar="MERGES.txt", help="GPT-2's merges.txt (with --vocab)")
+    p.add_argument("--prompt", required=True, help="the text to continue")
+    p.add_argument("--max-tokens", type=int, default=64, metavar="N", help="new tokens at most (default 64)")
+    p.add_argument("--temperature", type=float, default=0.0, metavar="T",
+                   help="sampling temperature; 0 is greedy (default)")
+    p.add_argument("--top-k", type=int, metavar="K", help="sample among the K most likely tokens")
+    p.add_argument("--seed", type=int, default=0, help="seed of the sampler (default 0)")
+    p.add_argument("--kv-cache", action=argparse.BooleanOptionalAction, default=True,
+                   help="decode with a KV cache (default); --no-kv-cache recomputes the whole context per token")
+    p.add_argument("--target", "-t", choices=list(TARGETS), default="llvm-cpu", metavar="TARGET",
+                   help=f"where to run: {', '.join(TARGETS)} (default llvm-cpu)")
+    p.set_defaults(handler=cmd_generate)
+
+
+def _check_args(args) -> None:
+    if bool(args.vocab) != bool(args.merges) or bool(args.tokenizer) == bool(args.vocab):
+        raise UsageError("give the tokenizer as --tokenizer FILE, or as --vocab FILE with --merges FILE")
+    if args.max_tokens < 0:
+        raise UsageError(f"--max-tokens must be >= 0, not {args.max_tokens}")
+    if args.temperature < 0:
+        raise UsageError(f"--temperature must be >= 0, not {args.temperature}")
+    if args.top_k is not None and args.top_k < 1:
+        raise UsageError(f"--top-k must be >= 1, not {args.top_k}")
+
+
+def cmd_generate(args) -> int:
+    from models.generate import generator
+    from models.gpt2 import GPT2
+    from models.tokenizer import Tokenizer
+
+    _check_args(args)
+    tokenizer = Tokenizer.load(args.tokenizer, args.vocab, args.merges)
+    weights, config = GPT2.load_checkpoint(args.weights, args.config)
+    prompt = tokenizer.encode(args.prompt)
+    if prompt and max(prompt) >= config["vocab_size"]:
+        raise RunError(f"the tokenizer gives token {max(prompt)}, beyond the model's vocabulary of "
+                       f"{config['vocab_size']}")
+    if len(prompt) >= config["n_positions"]:
+        raise RunError(f"the prompt has {len(prompt)} tokens; the context holds {config['n_positions']}, "
+                       "with room for one new token at least")
+    gen = generator(GPT2, config, weights, args.target, kv_cache=args.kv_cache)
+    start = time.perf_counter()
+    gen.compile()
+    compile_s = time.perf_counter() - start
+    stream = tokenizer.stream()
+    for token in gen.generate(prompt, args.max_tokens, args.temperature, args.top_k, args.seed, tokenizer.eos_id):
+        sys.stdout.write(stream.push(token))
+        sys.stdout.flush()
+    sys.stdout.write(stream.flush() + "\n")
+    rate = f"{gen.decoded / gen.decode_s:.1f} tok/s" if gen.decoded else "no steps"
+    print(f"compile {compile_s:.2f} s; prefill {len(prompt)} tokens {1e3 * gen.prefill_s:.1f} ms; "
+          f"decode {gen.decoded} steps {rate} ({args.target}, {'kv cache' if args.kv_cache else 'no cache'})",
+          file=sys.stderr)
+    return 0
