@@ -9,10 +9,12 @@ without renaming tables.
 from __future__ import annotations
 
 import importlib
+import json
+import os
 
 import numpy as np
 
-from ptir.errors import UsageError
+from ptir.errors import RunError, UsageError
 
 # name -> "module:attribute"; imported on first use so `ptirc` starts fast.
 _FAMILIES = {
@@ -57,6 +59,71 @@ class ModelFamily:
     #       The new token ids after `prompt_ids`, greedy unless options say otherwise
     #       (temperature, top_k, seed, eos_id; kv_cache=False recomputes the full context
     #       per token).  Compiled programs are reused across tokens and calls.
+
+    def bind(self, config: dict, weights: dict[str, np.ndarray]):
+        """The ptir module with `weights` loaded; StateDictError naming every missing,
+        unexpected or mis-shaped key."""
+        module = self.ptir_module(config)
+        module.load_state_dict(weights)
+        return module
+
+    # Optional hooks, used by `ptirc eval` when a family has them:
+    #   ptir_module(config).forward_taps(*inputs) -> tuple of layer outputs, their torch module
+    #       names left in `.tap_names` (--workload trace compares them with torch forward hooks);
+    #   generate(config, weights, target, **options) -> dict (--workload run of an "lm" family).
+
+
+METADATA_MODEL, METADATA_CONFIG = "ptir.model", "ptir.config"
+
+
+def checkpoint_bytes(name: str, config: dict, weights: dict[str, np.ndarray]) -> bytes:
+    """A safetensors file of `weights` (torch state_dict names) that carries the family
+    name and its JSON config in the header metadata, so the file alone rebuilds the model."""
+    from safetensors.numpy import save
+
+    # np.asarray, not np.ascontiguousarray: that makes 0-d arrays (num_batches_tracked) 1-d
+    return save({k: np.asarray(v, order="C") for k, v in weights.items()},
+                metadata={METADATA_MODEL: name, METADATA_CONFIG: json.dumps(config)})
+
+
+def read_checkpoint(path: str, name: str) -> tuple[dict[str, np.ndarray], dict | None]:
+    """Weights and config (None when the file has none) of model `name` from a safetensors
+    file, e.g. one `ptirc export` wrote, or a torch .pt/.pth state_dict."""
+    if not os.path.isfile(path):
+        raise RunError(f"weights file {path} does not exist")
+    if path.endswith((".pt", ".pth", ".bin")):
+        return _read_torch(path), None
+    from safetensors import SafetensorError, safe_open
+
+    from ptir.weights import load_params
+
+    weights = load_params(path)
+    try:
+        with safe_open(path, framework="np") as f:
+            meta = f.metadata() or {}
+    except (SafetensorError, OSError) as e:
+        raise RunError(f"cannot read weights file {path}: {e}") from None
+    if meta.get(METADATA_MODEL, name) != name:
+        raise RunError(f"{path} holds {meta[METADATA_MODEL]} weights, not {name}")
+    try:
+        config = json.loads(meta[METADATA_CONFIG]) if METADATA_CONFIG in meta else None
+    except json.JSONDecodeError as e:
+        raise RunError(f"{path}: the {METADATA_CONFIG} metadata is not JSON: {e}") from None
+    return weights, config
+
+
+def _read_torch(path: str) -> dict[str, np.ndarray]:
+    import pickle
+
+    import torch
+
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except (OSError, RuntimeError, pickle.UnpicklingError, EOFError, ValueError) as e:
+        raise RunError(f"cannot read torch checkpoint {path}: {str(e).splitlines()[0]}") from None
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise RunError(f"{path} is not a state_dict (a dict of tensors)")
+    return {k: v.detach().cpu().numpy() for k, v in state.items()}
 
 
 def get_model(name: str) -> ModelFamily:
