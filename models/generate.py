@@ -70,6 +70,7 @@ class Generator:
         head_dim = config["n_embd"] // config["n_head"]
         self.cache_type = ptir.spec((1, config["n_head"], self.capacity, head_dim))
         self.n_caches = 2 * config["n_layer"]
+        self.vocab_size = config["vocab_size"]
         self.programs: dict[str, ptir.Compiled] = {}
         self.compiles = 0
         self.tokens: list[int] = []
@@ -100,13 +101,21 @@ class Generator:
 
     # --- stepping --------------------------------------------------------------------------------
 
-    def start(self, prompt_ids) -> np.ndarray:
-        """Begin a sequence: the next-token logits (V,) after the prompt."""
+    def check_prompt(self, prompt_ids) -> list[int]:
+        """The prompt as ints, or a RunError saying why it cannot start a sequence."""
         prompt = [int(t) for t in prompt_ids]
         if not prompt:
             raise RunError("the prompt is empty: GPT-2 needs at least one token to start from")
         if len(prompt) > self.capacity:
             raise RunError(f"the prompt has {len(prompt)} tokens, more than the context of {self.capacity}")
+        if not 0 <= min(prompt) <= max(prompt) < self.vocab_size:
+            raise RunError(f"prompt token {max(prompt) if max(prompt) >= 0 else min(prompt)} is outside the "
+                           f"model's vocabulary of {self.vocab_size}")
+        return prompt
+
+    def start(self, prompt_ids) -> np.ndarray:
+        """Begin a sequence: the next-token logits (V,) after the prompt."""
+        prompt = self.check_prompt(prompt_ids)
         begin = time.perf_counter()
         self.tokens = prompt
         if self.kv_cache:

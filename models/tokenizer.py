@@ -16,11 +16,12 @@ class Tokenizer:
         self.eos_id = tok.token_to_id(END_OF_TEXT)   # None when the vocabulary has no such token
 
     @classmethod
-    def load(cls, path: str | None = None, vocab: str | None = None, merges: str | None = None) -> Tokenizer:
-        """From a tokenizer.json (`path`) or from GPT-2's vocab.json and merges.txt."""
+    def load(cls, path=None, vocab=None, merges=None) -> Tokenizer:
+        """From a tokenizer.json (`path`) or from GPT-2's vocab.json and merges.txt (str or PathLike)."""
         from tokenizers import Tokenizer as HfTokenizer
         from tokenizers import decoders, models, pre_tokenizers
 
+        path, vocab, merges = (os.fspath(f) if f else None for f in (path, vocab, merges))
         files = [path] if path else [vocab, merges]
         for f in files:
             if not os.path.isfile(f):

@@ -6,7 +6,7 @@ import argparse
 import sys
 import time
 
-from ..errors import RunError, UsageError
+from ..errors import UsageError
 
 
 def register(sub) -> None:
@@ -55,14 +55,8 @@ def cmd_generate(args) -> int:
     _check_args(args)
     tokenizer = Tokenizer.load(args.tokenizer, args.vocab, args.merges)
     weights, config = GPT2.load_checkpoint(args.weights, args.config)
-    prompt = tokenizer.encode(args.prompt)
-    if prompt and max(prompt) >= config["vocab_size"]:
-        raise RunError(f"the tokenizer gives token {max(prompt)}, beyond the model's vocabulary of "
-                       f"{config['vocab_size']}")
-    if len(prompt) >= config["n_positions"]:
-        raise RunError(f"the prompt has {len(prompt)} tokens; the context holds {config['n_positions']}, "
-                       "with room for one new token at least")
     gen = generator(GPT2, config, weights, args.target, kv_cache=args.kv_cache)
+    prompt = gen.check_prompt(tokenizer.encode(args.prompt))   # before a possibly long compile
     start = time.perf_counter()
     gen.compile()
     compile_s = time.perf_counter() - start
