@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 import time
+import warnings
 
 import numpy as np
 
@@ -45,15 +47,37 @@ def iree_flags(options: CompileOptions) -> list[str]:
     return [f"--iree-llvmcpu-target-cpu={options.cpu}", *DEFAULT_FLAGS, *options.flags]
 
 
-def compile_vmfb(text: str, flags: list[str], dump: DumpDir | None = None, use_cache: bool = True) -> bytes:
-    """StableHLO text to .vmfb bytes through the cache; with `dump`, all phases are written."""
-    from iree import compiler as ic
+DATA_TILING = "--iree-opt-data-tiling"
 
+
+def compile_vmfb(text: str, flags: list[str], dump: DumpDir | None = None, use_cache: bool = True) -> bytes:
+    """StableHLO text to .vmfb bytes through the cache; with `dump`, all phases are written.
+
+    IREE 3.13's data tiling fails on some modules (e.g. an i1 mask argument selecting on a
+    matmul result: "linalg.pack op expected padding_value has 'i8' but got 'i1'"); such a
+    module is compiled again without data tiling, with a warning, rather than not at all.
+    """
     k = cache.key(text, "llvm-cpu", "\0".join(flags), compiler_version())
     if use_cache and dump is None and cache.enabled():
         hit = cache.load(k)
         if hit is not None:
             return hit
+    try:
+        vmfb = _invoke(text, flags, dump)
+    except CompileError as e:
+        if DATA_TILING not in flags:
+            raise
+        warnings.warn(f"IREE failed with data tiling ({e.message.split(';')[0]}); compiling without it",
+                      stacklevel=2)
+        vmfb = _invoke(text, [f for f in flags if f != DATA_TILING], dump)
+    if cache.enabled():
+        cache.store(k, vmfb)
+    return vmfb
+
+
+def _invoke(text: str, flags: list[str], dump: DumpDir | None) -> bytes:
+    from iree import compiler as ic
+
     extra = list(flags)
     if dump is not None:
         phases, executables = dump.scratch("phases"), dump.scratch("executables")
@@ -64,12 +88,9 @@ def compile_vmfb(text: str, flags: list[str], dump: DumpDir | None = None, use_c
     except ic.CompilerToolError as e:
         raise CompileError(f"IREE failed to compile the module: {_diagnostic(e)}; "
                            f"the StableHLO is at {_keep(text, dump)}") from None
-    seconds = time.perf_counter() - start
     if dump is not None:
-        _adopt_phases(dump, phases, executables, seconds)
+        _adopt_phases(dump, phases, executables, time.perf_counter() - start)
         dump.write("artifact", vmfb, ".vmfb")
-    if cache.enabled():
-        cache.store(k, vmfb)
     return vmfb
 
 
@@ -79,7 +100,9 @@ def _diagnostic(e) -> str:
     body = text.split("Diagnostics:", 1)[-1].split("Invoked with:", 1)[0]
     lines = [ln.strip() for ln in body.splitlines() if ln.strip()]
     errors = [ln for ln in lines if "error" in ln.lower()] or lines or [text.strip()]
-    return " | ".join(ln.split("  Try: ")[0] for ln in errors[:3])[:1500]
+    # The target description lists ~150 CPU features: keep the message readable.
+    errors = [re.sub(r'cpu_features = "[^"]*"', 'cpu_features = "..."', ln.split("  Try: ")[0]) for ln in errors]
+    return " | ".join(errors[:3])[:1500]
 
 
 def _keep(text: str, dump: DumpDir | None) -> str:

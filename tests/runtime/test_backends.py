@@ -64,3 +64,19 @@ def test_results_own_their_memory(mlp, mlp_params, mlp_input):
         f(mlp_input * 2)
     assert first.flags.owndata or first.base is None or isinstance(first.base, np.ndarray)
     np.testing.assert_array_equal(first, keep)
+
+
+def test_data_tiling_failure_falls_back_with_a_warning():
+    """IREE 3.13's data tiling cannot pack an i1 mask that selects on a matmul result;
+    the module is compiled again without data tiling."""
+    import ptir.functional as F
+
+    def masked(q, k, m):
+        return F.where(m, q @ k, 0.0)
+
+    rng = np.random.default_rng(0)
+    q, k = rng.standard_normal((6, 16)).astype(np.float32), rng.standard_normal((16, 9)).astype(np.float32)
+    m = rng.random((6, 9)) < 0.5
+    with pytest.warns(UserWarning, match="IREE failed with data tiling"):
+        got = ptir.compile(masked, q, k, m, target="llvm-cpu", cache=False)(q, k, m)
+    np.testing.assert_allclose(got, np.where(m, q @ k, 0), rtol=1e-5, atol=1e-5)
