@@ -67,10 +67,14 @@ class ModelFamily:
         module.load_state_dict(weights)
         return module
 
-    # Optional hooks, used by `ptirc eval` when a family has them:
-    #   ptir_module(config).forward_taps(*inputs) -> tuple of layer outputs, their torch module
-    #       names left in `.tap_names` (--workload trace compares them with torch forward hooks);
-    #   generate(config, weights, target, **options) -> dict (--workload run of an "lm" family).
+    def generate(self, config: dict, weights: dict[str, np.ndarray], prompt_ids, max_tokens: int,
+                 target: str = "ref", **options) -> list[int]:
+        """kind "lm": the token ids generated after `prompt_ids` (`ptirc eval --workload run`)."""
+        raise NotImplementedError
+
+    # An optional hook for `ptirc eval --workload trace`: the ptir module's
+    # forward_taps(*inputs) returns the outputs of its layers in order and leaves their
+    # torch submodule names in `.tap_names`, to be compared with torch forward hooks.
 
 
 METADATA_MODEL, METADATA_CONFIG = "ptir.model", "ptir.config"

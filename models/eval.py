@@ -1,0 +1,427 @@
+"""The workloads of `ptirc eval`, for any registered model family.
+
+    validate   the logits against the torch reference, under configs/conformance.json
+    trace      layer by layer against torch forward hooks, stopping at the first layer out of tolerance
+    bench      PTIR and its peers (torch eager, ...) side by side: median latency and throughput
+    run        classify an image (vision) or generate tokens (lm, the family's `generate`)
+
+Each returns a Report: its JSON form, its rows for a table or CSV, and whether it passed.
+Every ptir.compile made inside a workload (ours, or one inside a family's generate) is
+profiled and, with a dump directory, dumps its stages.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import time
+from collections.abc import Callable
+from contextlib import contextmanager
+from dataclasses import dataclass, field, fields
+
+import numpy as np
+
+import ptir
+from ptir.errors import RunError, UsageError
+from ptir.runtime.profile import Profiler
+
+from .base import get_model
+
+WORKLOADS = ("validate", "trace", "bench", "run")
+CONFIG = os.path.join(os.path.dirname(__file__), "..", "configs", "conformance.json")
+
+
+@dataclass
+class EvalOptions:
+    """One invocation of `ptirc eval` (also one entry of a suite file)."""
+
+    model: str
+    workload: str = "validate"
+    target: str = "llvm-cpu"
+    weights: str | None = None       # a checkpoint; without one, seeded random weights
+    size: str = "full"               # of the random weights (a checkpoint carries its own config)
+    seed: int = 0
+    batch: int = 1
+    image: str | None = None
+    threads: int | None = None
+    dump_dir: str | None = None
+    runs: int = 20
+    warmup: int = 3
+    peers: list[str] = field(default_factory=lambda: ["torch-eager"])
+    tolerances: str = CONFIG
+    max_tokens: int = 16
+
+    @classmethod
+    def from_dict(cls, entry: dict, where: str) -> EvalOptions:
+        known = {f.name for f in fields(cls)}
+        unknown = set(entry) - known
+        if unknown:
+            raise UsageError(f"{where}: unknown key(s) {', '.join(sorted(unknown))} "
+                             f"(known: {', '.join(sorted(known))})")
+        if "model" not in entry:
+            raise UsageError(f"{where}: needs a 'model'")
+        return cls(**entry)
+
+
+@dataclass
+class Report:
+    """A workload's result: `data` is its JSON, `rows` its table, `error` why it failed."""
+
+    title: str
+    data: dict
+    rows: list[dict]
+    error: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not self.error
+
+
+@dataclass
+class Model:
+    family: object
+    config: dict
+    weights: dict[str, np.ndarray]
+    module: object
+    _torch: object = None
+
+    @property
+    def name(self) -> str:
+        return self.family.name
+
+    def torch(self):
+        """The torch reference, built once."""
+        if self._torch is None:
+            with progress(f"building the torch reference of {self.name}"):
+                self._torch = self.family.torch_module(self.config, self.weights)
+        return self._torch
+
+
+# --- progress, threads ---------------------------------------------------------------------------
+
+@contextmanager
+def progress(what: str):
+    """A spinner on stderr while a long step runs, then one line with its time."""
+    from rich.console import Console
+
+    console = Console(stderr=True)
+    start = time.perf_counter()
+    with console.status(what + " ..."):
+        yield
+    console.print(f"[dim]{what}: {time.perf_counter() - start:.1f} s[/dim]", highlight=False)
+
+
+_IREE_THREADS: list[int | None] = []   # the worker count IREE's device was set up with, once per process
+
+
+def set_threads(threads: int | None) -> dict[str, str]:
+    """Use `threads` threads where each implementation lets us; says how, per implementation."""
+    import torch
+
+    if threads is not None:
+        if threads < 1:
+            raise UsageError(f"--threads must be >= 1, not {threads}")
+        torch.set_num_threads(threads)
+    how = {"torch": f"torch.set_num_threads({torch.get_num_threads()})",
+           "xla-cpu": "XLA's own thread pool (not settable per process)", "ref": "numpy"}
+    if not _IREE_THREADS:
+        if threads:   # read when IREE's local-task device is made, so only the first setting holds
+            import iree.runtime as rt
+
+            rt.flags.parse_flags(f"--task_topology_group_count={threads}")
+        _IREE_THREADS.append(threads)
+    n = _IREE_THREADS[0]
+    how["llvm-cpu"] = f"IREE local-task, {n} workers" if n else "IREE local-task, default workers (one per core)"
+    return how
+
+
+# --- models and compiling ---------------------------------------------------------------------------
+
+_LOADED: dict[tuple, Model] = {}   # the last model loaded, for the next run of a suite
+
+
+def load_model(opts: EvalOptions) -> Model:
+    """The family, its config and weights (a checkpoint, or seeded random ones), bound to its ptir module."""
+    key = (opts.model, opts.weights, opts.size, opts.seed)
+    if key not in _LOADED:
+        _LOADED.clear()
+        _LOADED[key] = _load_model(opts)
+    return _LOADED[key]
+
+
+def _load_model(opts: EvalOptions) -> Model:
+    family = get_model(opts.model)
+    if opts.weights:
+        weights, config = family.load_checkpoint(opts.weights)
+    else:
+        config = family.config(opts.size)
+        with progress(f"generating seeded {opts.size} {opts.model} weights"):
+            weights = family.random_weights(config, opts.seed)
+    return Model(family, config, weights, family.bind(config, weights))
+
+
+class _Timed:
+    """A compiled function whose calls the profiler records; otherwise the same object."""
+
+    def __init__(self, compiled, call):
+        self._compiled, self._call = compiled, call
+
+    def __call__(self, *arrays):
+        return self._call(*arrays)
+
+    def __getattr__(self, name):
+        return getattr(self._compiled, name)
+
+
+@contextmanager
+def observed_compiles(prof: Profiler, target: str, dump_dir: str | None):
+    """Inside the block every ptir.compile is profiled stage by stage, returns a function
+    whose calls are profiled, and dumps into `dump_dir` (the first one) or `dump_dir/compile-N`."""
+    original = ptir.compile
+    count = [0]
+
+    def compile(program, *specs, **kwargs):
+        count[0] += 1
+        if dump_dir and "dump_dir" not in kwargs:
+            kwargs["dump_dir"] = dump_dir if count[0] == 1 else os.path.join(dump_dir, f"compile-{count[0]}")
+        name, on = getattr(program, "__name__", "main"), kwargs.get("target", target)
+        with progress(f"compiling {name} for {on}"), prof.compiling(on):
+            compiled = original(program, *specs, **kwargs)
+        return _Timed(compiled, prof.calls(compiled, f"{name}@{on}"))
+
+    ptir.compile = compile
+    try:
+        yield
+    finally:
+        ptir.compile = original
+
+
+def compile_forward(m: Model, fn, inputs, opts: EvalOptions, **options):
+    """`fn` (a method of the model's ptir module) compiled for the target with the model's weights."""
+    return ptir.compile(fn, *inputs, target=opts.target, params=m.module.state_dict(), **options)
+
+
+def first_array(out) -> np.ndarray:
+    """The main output as numpy: a transformers output's logits, a tuple's first element, a tensor."""
+    out = getattr(out, "logits", out)
+    if isinstance(out, tuple | list):
+        out = out[0]
+    return out.detach().cpu().numpy() if hasattr(out, "detach") else np.asarray(out)
+
+
+def torch_forward(m: Model, inputs, hooks: list[str] = ()) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """The torch reference's output, and the outputs of its submodules named in `hooks`."""
+    import torch
+
+    model = m.torch()
+    modules = dict(model.named_modules())
+    missing = [n for n in hooks if n not in modules]
+    if missing:
+        raise RunError(f"the torch {m.name} has no submodule(s) {', '.join(missing)}")
+    taps: dict[str, np.ndarray] = {}
+
+    def hook(name):
+        def record(module, args, out):   # returns None: a hook's return value would replace the output
+            taps.setdefault(name, first_array(out))
+        return record
+
+    handles = [modules[n].register_forward_hook(hook(n)) for n in hooks]
+    try:
+        with torch.no_grad():
+            out = model(*(torch.from_numpy(x) for x in inputs))
+    finally:
+        for h in handles:
+            h.remove()
+    return first_array(out), taps
+
+
+def tolerance_rules(m: Model, opts: EvalOptions):
+    """(want, layer) -> the Tolerance on this target for want's dtype: test `model.NAME` for
+    the model's output, `model.NAME.layers` for inner activations (larger values, so larger
+    rounding errors).  The rules file is read now, so a bad one fails before anything compiles."""
+    from conformance.tolerance import load_rules
+
+    rules = load_rules(opts.tolerances)
+    return lambda want, layer=False: rules.lookup(f"model.{m.name}" + ".layers" * layer, opts.target,
+                                                  want.dtype.name.replace("float", "f"))
+
+
+# --- workloads -----------------------------------------------------------------------------------
+
+def validate(m: Model, opts: EvalOptions, prof: Profiler) -> Report:
+    from conformance.tolerance import compare
+
+    tolerance = tolerance_rules(m, opts)
+    inputs = m.family.example_inputs(m.config, opts.seed, opts.batch)
+    f = compile_forward(m, m.module.forward, inputs, opts)
+    got = first_array(f(*inputs))
+    want, _ = torch_forward(m, inputs)
+    tol = tolerance(want)
+    c = compare(got, want, tol.atol, tol.rtol)
+    row = {"model": m.name, "target": opts.target, "batch": opts.batch, "max_abs_err": c.max_abs_err,
+           "max_rel_err": c.max_rel_err, "atol": tol.atol, "rtol": tol.rtol, "rule": tol.rule,
+           "ref_absmax": float(np.abs(want).max()), "ok": c.ok}
+    error = "" if c.ok else (f"{m.name} on {opts.target}: output out of tolerance (atol {tol.atol:g}, "
+                             f"rtol {tol.rtol:g} from {tol.rule}): {c.message}")
+    return Report(f"validate {m.name} on {opts.target}", dict(row, message=c.message), [row], error)
+
+
+def trace(m: Model, opts: EvalOptions, prof: Profiler) -> Report:
+    """One compiled program returns every tapped layer's output; they are compared in
+    forward order with torch's, up to the first one out of tolerance."""
+    from conformance.tolerance import compare
+
+    if not hasattr(m.module, "forward_taps"):
+        raise UsageError(f"--workload trace: {m.name} has no layer taps (its ptir module lacks forward_taps)")
+    tolerance = tolerance_rules(m, opts)
+    inputs = m.family.example_inputs(m.config, opts.seed, opts.batch)
+    got = compile_forward(m, m.module.forward_taps, inputs, opts)(*inputs)
+    names = m.module.tap_names
+    _, want = torch_forward(m, inputs, names)
+    rows, error = [], ""
+    for i, (name, g) in enumerate(zip(names, got if isinstance(got, tuple) else (got,), strict=True)):
+        w = want[name]
+        tol = tolerance(w, layer=i < len(names) - 1)   # the last tap is the output validate checks
+        c = compare(g, w, tol.atol, tol.rtol)
+        rows.append({"layer": name, "shape": "x".join(map(str, w.shape)), "max_abs_err": c.max_abs_err,
+                     "max_rel_err": c.max_rel_err, "ref_absmax": float(np.abs(w).max()), "atol": tol.atol,
+                     "rtol": tol.rtol, "ok": c.ok})
+        if not c.ok:
+            error = f"{m.name} on {opts.target}: layer {name} is the first out of tolerance: {c.message}"
+            break
+    data = {"model": m.name, "target": opts.target, "layers": rows,
+            "first_bad_layer": rows[-1]["layer"] if error else None}
+    return Report(f"trace {m.name} on {opts.target}", data, rows, error)
+
+
+def torch_eager(m: Model, inputs) -> Callable[[], object]:
+    import torch
+
+    model, xs = m.torch(), [torch.from_numpy(x) for x in inputs]
+
+    def run():
+        with torch.no_grad():
+            return model(*xs)
+    return run
+
+
+# Peers measured beside PTIR: name -> setup(model, inputs) returning a zero-argument call.
+# Adding one (torch.compile, onnxruntime) is one function and one entry; its setup time is
+# reported as its compile time.
+PEERS: dict[str, Callable] = {"torch-eager": torch_eager}
+
+
+def bench(m: Model, opts: EvalOptions, prof: Profiler) -> Report:
+    """Warm-up, then rounds that call each implementation once in turn (so a busy machine
+    slows them alike); median, min and max latency over the rounds."""
+    unknown = [p for p in opts.peers if p not in PEERS]
+    if unknown:
+        raise UsageError(f"unknown peer(s) {', '.join(unknown)} (known: {', '.join(PEERS)})")
+    if opts.runs < 1 or opts.warmup < 0:
+        raise UsageError("--runs must be >= 1 and --warmup >= 0")
+    threads = set_threads(opts.threads)
+    inputs = m.family.example_inputs(m.config, opts.seed, opts.batch)
+    ours = f"ptir-{opts.target}"
+    start = time.perf_counter()
+    f = compile_forward(m, m.module.forward, inputs, opts, cache=False)   # compile time is measured: no cache
+    calls, compile_s = {ours: lambda: f(*inputs)}, {ours: time.perf_counter() - start}
+    for peer in opts.peers:
+        start = time.perf_counter()
+        calls[peer] = PEERS[peer](m, inputs)
+        compile_s[peer] = time.perf_counter() - start
+    times: dict[str, list[float]] = {k: [] for k in calls}
+    with progress(f"benchmarking {', '.join(calls)}: {opts.warmup} warm-up and {opts.runs} timed rounds"):
+        for _ in range(opts.warmup):
+            for call in calls.values():
+                call()
+        for _ in range(opts.runs):
+            for impl, call in calls.items():
+                start = time.perf_counter()
+                call()
+                times[impl].append(1e3 * (time.perf_counter() - start))
+    unit = "images_per_s" if m.family.kind == "vision" else "items_per_s"
+    results = []
+    for impl, t in times.items():
+        results.append({"impl": impl, "metric": "latency_ms", **summary(t)})
+        results.append({"impl": impl, "metric": unit, **summary([1e3 * opts.batch / x for x in t])})
+    data = {"model": m.name, "target": opts.target, "threads": opts.threads, "batch": opts.batch,
+            "results": results, "compile_s": compile_s,
+            "ptir_compile_stages_s": prof.phase_seconds(("trace", "passes", "lower", "compile")),
+            "thread_control": {ours: threads[opts.target], "torch": threads["torch"]}, "versions": versions()}
+    rows = [{"impl": impl, **{f"latency_{k}_ms" if k != "n" else k: v for k, v in summary(t).items()},
+             unit.replace("_per_s", "/s"): 1e3 * opts.batch / statistics.median(t), "compile_s": compile_s[impl]}
+            for impl, t in times.items()]
+    return Report(f"bench {m.name} (batch {opts.batch}, threads {opts.threads or 'default'})", data, rows)
+
+
+def summary(values: list[float]) -> dict:
+    return {"median": statistics.median(values), "min": min(values), "max": max(values), "n": len(values)}
+
+
+def run(m: Model, opts: EvalOptions, prof: Profiler) -> Report:
+    if m.family.kind == "lm":
+        return generate(m, opts, prof)
+    if opts.image:
+        inputs, source = [m.family.load_image(m.config, opts.image)], opts.image
+    else:
+        inputs, source = m.family.example_inputs(m.config, opts.seed, 1), f"random input (seed {opts.seed})"
+    logits = first_array(compile_forward(m, m.module.forward, inputs, opts)(*inputs))[0].astype(np.float64)
+    p = np.exp(logits - logits.max())
+    p /= p.sum()
+    names = m.family.class_names(m.config) if hasattr(m.family, "class_names") else None
+    rows = [{"rank": r + 1, "class": int(i), "name": names[i] if names else "", "prob": float(p[i])}
+            for r, i in enumerate(np.argsort(-p, kind="stable")[:5])]
+    return Report(f"{m.name} on {opts.target}: top-5 for {source}",
+                  {"model": m.name, "target": opts.target, "input": source, "top5": rows}, rows)
+
+
+def generate(m: Model, opts: EvalOptions, prof: Profiler) -> Report:
+    """An "lm" family's `generate` hook on a seeded prompt (the first tokens of its example input)."""
+    prompt = [int(t) for t in m.family.example_inputs(m.config, opts.seed, 1)[0][0][:8]]
+    with prof.span("generate", "run"):
+        try:
+            tokens = m.family.generate(m.config, m.weights, prompt, opts.max_tokens, target=opts.target)
+        except NotImplementedError:
+            raise UsageError(f"--workload run: {m.name} has no generate hook") from None
+    data = {"model": m.name, "target": opts.target, "prompt_ids": prompt, "generated_ids": list(tokens)}
+    return Report(f"{m.name} on {opts.target}: greedy generation", data,
+                  [{"prompt_ids": " ".join(map(str, prompt)), "generated_ids": " ".join(map(str, tokens))}])
+
+
+WORKLOAD_FNS = {"validate": validate, "trace": trace, "bench": bench, "run": run}
+
+
+def evaluate(opts: EvalOptions, prof: Profiler | None = None) -> Report:
+    """Load the model and run one workload; PtirError for bad input."""
+    if opts.workload not in WORKLOAD_FNS:
+        raise UsageError(f"unknown workload '{opts.workload}' (known: {', '.join(WORKLOADS)})")
+    from ptir.runtime import TARGETS
+
+    if opts.target not in TARGETS:
+        raise UsageError(f"unknown target '{opts.target}' (known: {', '.join(TARGETS)})")
+    if opts.batch < 1:
+        raise UsageError(f"--batch must be >= 1, not {opts.batch}")
+    if opts.image and not os.path.isfile(opts.image):   # before minutes of weights and compiling
+        raise RunError(f"cannot read image {opts.image}: no such file")
+    prof = prof or Profiler()
+    if opts.workload != "bench":
+        set_threads(opts.threads)
+    model = load_model(opts)
+    with observed_compiles(prof, opts.target, opts.dump_dir):
+        return WORKLOAD_FNS[opts.workload](model, opts, prof)
+
+
+def versions() -> dict[str, str]:
+    import platform
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {"python": platform.python_version()}
+    for pkg in ("ptir", "numpy", "torch", "torchvision", "iree-base-compiler", "iree-base-runtime", "jax", "jaxlib"):
+        try:
+            out[pkg] = version(pkg)
+        except PackageNotFoundError:
+            out[pkg] = "not installed"
+    return out
+
+
+__all__ = ["EvalOptions", "Report", "WORKLOADS", "PEERS", "evaluate"]
