@@ -13,7 +13,8 @@ import sys
 
 from ..errors import PtirError, UsageError
 
-COMMAND_MODULES = ("program_cmds", "lower_cmds", "opt_cmds", "conformance_cmds", "generate_cmds")
+COMMAND_MODULES = ("program_cmds", "lower_cmds", "opt_cmds", "conformance_cmds", "generate_cmds",
+                   "export_cmds", "eval_cmds")
 
 
 class _Parser(argparse.ArgumentParser):
