@@ -73,8 +73,9 @@ def compile(program: Program, *specs, target: str = "ref", entry: str = "main", 
     on_stage = (lambda name, p: dump.write(f"pass.{name}", str(p), ".ptir")) if dump else None
     if passes is None:
         passes = DEFAULT_PIPELINE
-    if passes or params:
-        program, params = optimize(program, params if passes else None, passes, entry=entry, on_stage=on_stage)
+    if passes:
+        program, folded = optimize(program, params, passes, entry=entry, on_stage=on_stage)
+        params = folded if folded is not None else params
     options = CompileOptions(entry=entry, params=dict(params or {}), flags=list(flags), dump=dump,
                              **target_options)
     return Compiled(backend.compile(program, options))

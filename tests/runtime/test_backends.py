@@ -10,10 +10,11 @@ from ptir.runtime import get_backend
 TARGETS = ["ref", "llvm-cpu", "xla-cpu"]
 
 
+@pytest.mark.parametrize("passes", [None, ()], ids=["optimized", "baseline"])
 @pytest.mark.parametrize("target", TARGETS)
-def test_targets_agree_with_ref(target, mlp, mlp_params, mlp_input):
-    want = ptir.compile(mlp, "ref", params=mlp_params)(mlp_input)
-    got = ptir.compile(mlp, target, params=mlp_params)(mlp_input)
+def test_targets_agree_with_ref(target, passes, mlp, mlp_params, mlp_input):
+    want = ptir.compile(mlp, "ref", params=mlp_params, passes=())(mlp_input)
+    got = ptir.compile(mlp, target, params=mlp_params, passes=passes)(mlp_input)
     assert got.dtype == np.float32 and got.shape == (4, 3)
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
 
