@@ -334,18 +334,22 @@ class Parser:
                 return attrs
             s.expect(",", "',' or '}' in the attribute dictionary")
 
+    def rest_of_list(self, item, where: str = "") -> list:
+        """The items of a `[a, b, ...]` list whose `[` was just read."""
+        items = []
+        if self.s.accept("]"):
+            return items
+        while True:
+            items.append(item())
+            if self.s.accept("]"):
+                return items
+            self.s.expect(",", "',' or ']'" + where)
+
     def attr_value(self):
         s = self.s
         s.skip()
         if s.accept("["):
-            items = []
-            if s.accept("]"):
-                return items
-            while True:
-                items.append(self.attr_value())
-                if s.accept("]"):
-                    return items
-                s.expect(",", "',' or ']'")
+            return self.rest_of_list(self.attr_value)
         if s.peek('"'):
             return self.string()
         num = s.match(_NUMBER)
@@ -394,14 +398,7 @@ class Parser:
         s = self.s
         s.skip()
         if s.accept("["):
-            items = []
-            if s.accept("]"):
-                return items
-            while True:
-                items.append(self.dense_elements())
-                if s.accept("]"):
-                    return items
-                s.expect(",", "',' or ']' in the literal")
+            return self.rest_of_list(self.dense_elements, " in the literal")
         pos = s.pos
         tok = s.match(_NUMBER) or s.match(_IDENT)
         if tok is None:
