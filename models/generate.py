@@ -12,8 +12,11 @@ Two programs, each compiled once per generator (one per config, weights and targ
 
 Both take the caches (B, n_head, capacity, head_dim), one key and one value tensor per
 layer, and return them updated; positions beyond the filled length are masked inside
-F.attention.  The no-cache mode (for checking) has one program instead: `window`, which
-recomputes the whole context, padded to the capacity, at every step.
+F.attention.  The capacity defaults to the model's context (n_positions); a caller that
+knows its length can pick a smaller one (fitting_capacity), as `ptirc generate` does.
+
+The no-cache mode (for checking) has one program instead: `window`, which recomputes
+the whole context, padded to the capacity, at every step.
 
 Sampling runs on the host in numpy: greedy, temperature and top-k, seeded.
 """
@@ -29,21 +32,30 @@ import numpy as np
 import ptir
 from ptir.errors import RunError
 
+# IREE's default stack cap (64 KB, TOOLCHAIN.md) is too small for the data-tiled layer norm
+# of a 128-token prefill chunk at GPT-2 124M's width (74 KB); the worker stacks are larger.
+IREE_FLAGS = ("--iree-llvmcpu-stack-allocation-limit=131072",)
 _GENERATORS: dict = {}   # (family, config, id(weights), target, options) -> (weights, Generator)
 _KEEP = 4                # generators kept alive; each holds its compiled programs and weights
 
 
 def generator(family, config: dict, weights: dict, target: str, **options) -> Generator:
     """The generator for these arguments, reused while fewer than _KEEP others were made
-    since: repeated `generate` calls compile nothing.  Weights are matched by identity."""
+    since: repeated `generate` calls compile nothing.  Weights are matched by identity (an
+    entry keeps its weights alive, so their id is not reused while it is cached)."""
     key = (family.name, json.dumps(config, sort_keys=True), id(weights), target, tuple(sorted(options.items())))
-    hit = _GENERATORS.pop(key, None)
-    if hit is None or hit[0] is not weights:
-        hit = (weights, Generator(family.bind(config, weights), config, target, **options))
+    hit = _GENERATORS.pop(key, None) or (weights, Generator(family.bind(config, weights), config, target, **options))
     _GENERATORS[key] = hit   # most recently used last
     while len(_GENERATORS) > _KEEP:
         _GENERATORS.pop(next(iter(_GENERATORS)))
     return hit[1]
+
+
+def fitting_capacity(n_tokens: int, n_positions: int, smallest: int = 128) -> int:
+    """The smallest power of two >= n_tokens (and >= `smallest`), capped at n_positions.
+    Decode moves and masks the whole cache every step, so a short generation should not
+    pay for a 1024-token one; powers of two keep the compile cache to a few shapes."""
+    return min(n_positions, max(smallest, 1 << max(n_tokens - 1, 0).bit_length()))
 
 
 def sample(logits: np.ndarray, temperature: float = 0.0, top_k: int | None = None,
@@ -90,7 +102,8 @@ class Generator:
                 t = self.chunk if name == "prefill" else 1
                 specs = (ptir.spec((1, t), "i64"), i64, i64) + (self.cache_type,) * self.n_caches
                 fn = self.model.step
-            self.programs[name] = ptir.compile(fn, *specs, target=self.target)
+            flags = IREE_FLAGS if self.target == "llvm-cpu" else ()
+            self.programs[name] = ptir.compile(fn, *specs, target=self.target, flags=flags)
             self.compiles += 1
         return self.programs[name]
 

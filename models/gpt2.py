@@ -195,18 +195,15 @@ class GPT2Family(ModelFamily):
                 config = os.path.join(path, "config.json")
         weights = hf_names(read_weights(weights_file))
         config = read_config(config) if config is not None else infer_config(weights)
-        self.check_weights(config, weights)
+        self.bind(config, weights)   # checks every name and shape
         return weights, config
-
-    def check_weights(self, config: dict, weights: dict[str, np.ndarray]) -> None:
-        """StateDictError naming every missing, unexpected or mis-shaped weight."""
-        self.ptir_module(config).load_state_dict(weights)
 
     def ptir_module(self, config: dict) -> GPT2LMHead:
         return GPT2LMHead(checked_config(config))
 
     def bind(self, config: dict, weights: dict[str, np.ndarray]) -> GPT2LMHead:
-        """The ptir module holding these weights (checked by name and shape)."""
+        """The ptir module holding these weights; StateDictError naming every missing,
+        unexpected or mis-shaped one."""
         return self.ptir_module(config).load_state_dict(weights)
 
     def torch_module(self, config: dict, weights: dict[str, np.ndarray]):
@@ -263,11 +260,13 @@ class GPT2Family(ModelFamily):
     def timings(self, config: dict, weights: dict[str, np.ndarray], target: str = "llvm-cpu",
                 prompt_tokens: int = 128, decode_tokens: int = 32, repeats: int = 3) -> dict:
         """Bench numbers: prefill latency of `prompt_tokens` tokens (ms, best of `repeats`),
-        decode tokens/s after it, and the seconds spent compiling."""
-        from .generate import generator
+        decode tokens/s after it, and the seconds spent compiling; the cache holds what the
+        run needs (see fitting_capacity)."""
+        from .generate import fitting_capacity, generator
 
         start = time.perf_counter()
-        gen = generator(self, config, weights, target)
+        capacity = fitting_capacity(prompt_tokens + decode_tokens, config["n_positions"])
+        gen = generator(self, config, weights, target, capacity=capacity)
         gen.compile()
         compile_s = time.perf_counter() - start
         prompt = example_prompt(config, prompt_tokens)

@@ -48,15 +48,17 @@ def _check_args(args) -> None:
 
 
 def cmd_generate(args) -> int:
-    from models.generate import generator
+    from models.generate import fitting_capacity, generator
     from models.gpt2 import GPT2
     from models.tokenizer import Tokenizer
 
     _check_args(args)
     tokenizer = Tokenizer.load(args.tokenizer, args.vocab, args.merges)
     weights, config = GPT2.load_checkpoint(args.weights, args.config)
-    gen = generator(GPT2, config, weights, args.target, kv_cache=args.kv_cache)
-    prompt = gen.check_prompt(tokenizer.encode(args.prompt))   # before a possibly long compile
+    prompt = tokenizer.encode(args.prompt)
+    capacity = fitting_capacity(len(prompt) + args.max_tokens, config["n_positions"])
+    gen = generator(GPT2, config, weights, args.target, kv_cache=args.kv_cache, capacity=capacity)
+    gen.check_prompt(prompt)   # before a possibly long compile
     start = time.perf_counter()
     gen.compile()
     compile_s = time.perf_counter() - start
@@ -67,6 +69,7 @@ def cmd_generate(args) -> int:
     sys.stdout.write(stream.flush() + "\n")
     rate = f"{gen.decoded / gen.decode_s:.1f} tok/s" if gen.decoded else "no steps"
     print(f"compile {compile_s:.2f} s; prefill {len(prompt)} tokens {1e3 * gen.prefill_s:.1f} ms; "
-          f"decode {gen.decoded} steps {rate} ({args.target}, {'kv cache' if args.kv_cache else 'no cache'})",
+          f"decode {gen.decoded} steps {rate} ({args.target}, "
+          f"{f'kv cache of {capacity}' if args.kv_cache else f'no cache, window {capacity}'})",
           file=sys.stderr)
     return 0

@@ -10,7 +10,7 @@ import torch
 import ptir
 from conformance.tolerance import compare, load_rules
 from models.base import get_model
-from models.generate import Generator, generator, sample
+from models.generate import Generator, fitting_capacity, generator, sample
 from models.gpt2 import GPT2, torch_greedy
 
 TARGETS = ["ref", "llvm-cpu", "xla-cpu"]
@@ -134,3 +134,8 @@ def test_generation_stops_at_the_end_token(tiny):
     tokens = GPT2.generate(config, weights, PROMPT, 12, "ref")
     eos = tokens[3]
     assert GPT2.generate(config, weights, PROMPT, 12, "ref", eos_id=eos) == tokens[:tokens.index(eos) + 1]
+
+
+def test_fitting_capacity():
+    assert [fitting_capacity(n, 1024) for n in (1, 128, 129, 600, 5000)] == [128, 128, 256, 1024, 1024]
+    assert fitting_capacity(10, 64) == 64
