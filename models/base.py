@@ -53,13 +53,6 @@ class ModelFamily:
         """Seeded inputs for one forward call."""
         raise NotImplementedError
 
-    # Optional hook for kind "lm" (a family without it does not generate):
-    #
-    #   generate(config, weights, prompt_ids, max_tokens, target, **options) -> list[int]
-    #       The new token ids after `prompt_ids`, greedy unless options say otherwise
-    #       (temperature, top_k, seed, eos_id; kv_cache=False recomputes the full context
-    #       per token).  Compiled programs are reused across tokens and calls.
-
     def bind(self, config: dict, weights: dict[str, np.ndarray]):
         """The ptir module with `weights` loaded; StateDictError naming every missing,
         unexpected or mis-shaped key."""
@@ -69,7 +62,10 @@ class ModelFamily:
 
     def generate(self, config: dict, weights: dict[str, np.ndarray], prompt_ids, max_tokens: int,
                  target: str = "ref", **options) -> list[int]:
-        """kind "lm": the token ids generated after `prompt_ids` (`ptirc eval --workload run`)."""
+        """kind "lm", optional: the token ids generated after `prompt_ids` (`ptirc eval --workload
+        run`), greedy unless options say otherwise (temperature, top_k, seed, eos_id;
+        kv_cache=False recomputes the full context per token).  Compiled programs are reused
+        across tokens and calls."""
         raise NotImplementedError
 
     # An optional hook for `ptirc eval --workload trace`: the ptir module's

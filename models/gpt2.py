@@ -23,7 +23,7 @@ import ptir.nn as nn
 from ptir.errors import PtirError, RunError
 from ptir.functional.tracing import iota, reshape, transpose
 
-from .base import ModelFamily
+from .base import ModelFamily, read_checkpoint
 
 SIZES = {
     "full": {"n_layer": 12, "n_head": 12, "n_embd": 768, "n_positions": 1024, "vocab_size": 50257},   # 124M
@@ -182,29 +182,25 @@ class GPT2Family(ModelFamily):
 
     def load_checkpoint(self, path: str, config: str | dict | None = None) -> tuple[dict[str, np.ndarray], dict]:
         """(weights, config) from an HF model directory (config.json with model.safetensors or
-        pytorch_model.bin) or a safetensors file.  `config` (a dict or a JSON file, HF's
-        config.json or ours) overrides the directory's; without one, a bare file's config is
-        read off the weight shapes with 64-wide heads (as in every GPT-2 size)."""
-        weights_file = path
+        pytorch_model.bin) or a weights file (safetensors, e.g. from `ptirc export`, or torch).
+        The config is `config` (a dict, or a JSON file: HF's config.json or ours), else the
+        directory's config.json, else the file's metadata, else read off the weight shapes
+        with 64-wide heads (as in every published GPT-2 size)."""
         if os.path.isdir(path):
-            weights_file = next((os.path.join(path, f) for f in ("model.safetensors", "pytorch_model.bin")
-                                 if os.path.isfile(os.path.join(path, f))), None)
-            if weights_file is None:
+            found = [f for f in ("model.safetensors", "pytorch_model.bin") if os.path.isfile(os.path.join(path, f))]
+            if not found:
                 raise RunError(f"{path} holds neither model.safetensors nor pytorch_model.bin")
             if config is None and os.path.isfile(os.path.join(path, "config.json")):
                 config = os.path.join(path, "config.json")
-        weights = hf_names(read_weights(weights_file))
-        config = read_config(config) if config is not None else infer_config(weights)
+            path = os.path.join(path, found[0])
+        raw, stored = read_checkpoint(path, self.name)
+        weights = hf_names({k: np.asarray(v, np.float32) for k, v in raw.items()})
+        config = read_config(config or stored) if (config or stored) else infer_config(weights)
         self.bind(config, weights)   # checks every name and shape
         return weights, config
 
     def ptir_module(self, config: dict) -> GPT2LMHead:
         return GPT2LMHead(checked_config(config))
-
-    def bind(self, config: dict, weights: dict[str, np.ndarray]) -> GPT2LMHead:
-        """The ptir module holding these weights; StateDictError naming every missing,
-        unexpected or mis-shaped one."""
-        return self.ptir_module(config).load_state_dict(weights)
 
     def torch_module(self, config: dict, weights: dict[str, np.ndarray]):
         """transformers' GPT2LMHeadModel with these weights, eager attention (exact, no fused
@@ -358,23 +354,6 @@ def infer_config(weights: dict[str, np.ndarray]) -> dict:
     layers = 1 + max((int(k.split(".")[2]) for k in weights if k.startswith("transformer.h.")), default=-1)
     return checked_config({"n_layer": layers, "n_head": max(1, e // HEAD_DIM), "n_embd": e,
                            "n_positions": weights["transformer.wpe.weight"].shape[0], "vocab_size": vocab})
-
-
-def read_weights(path: str) -> dict[str, np.ndarray]:
-    """Every tensor of a safetensors or torch (pytorch_model.bin) file, as float32 numpy."""
-    if path.endswith(".bin"):
-        import torch
-
-        if not os.path.isfile(path):
-            raise RunError(f"weights file {path} does not exist")
-        try:
-            state = torch.load(path, map_location="cpu", weights_only=True)
-        except Exception as e:   # torch raises many kinds (pickle, zip, runtime)
-            raise RunError(f"cannot read weights file {path}: {e}") from None
-        return {k: v.float().numpy() for k, v in state.items()}
-    from ptir.weights import load_params
-
-    return {k: np.asarray(v, np.float32) for k, v in load_params(path).items()}
 
 
 def hf_names(weights: dict[str, np.ndarray]) -> dict[str, np.ndarray]:

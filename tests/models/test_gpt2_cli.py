@@ -13,6 +13,7 @@ from test_gpt2 import shared_cache  # noqa: F401  (one compile cache for both fi
 from tokenizers import Tokenizer as HfTokenizer
 from tokenizers import decoders, models, pre_tokenizers, trainers
 
+from models.base import checkpoint_bytes
 from models.gpt2 import GPT2
 from models.tokenizer import END_OF_TEXT, Tokenizer
 from ptir.cli import main
@@ -100,11 +101,13 @@ def test_hf_directory_safetensors_and_bin(files, tmp_path):
     np.testing.assert_array_equal(loaded["transformer.ln_f.bias"], weights["transformer.ln_f.bias"])
 
 
-def test_bare_safetensors_config_from_shapes(files):
-    d, config, _ = files
+def test_safetensors_config_from_metadata_or_shapes(files, tmp_path):
+    d, config, weights = files
     _, inferred = GPT2.load_checkpoint(str(d / "gpt2.safetensors"))
     # every published GPT-2 has 64-wide heads; this tiny one needs its config for n_head
     assert {**inferred, "n_head": config["n_head"]} == config and inferred["n_head"] == 1
+    (tmp_path / "export.safetensors").write_bytes(checkpoint_bytes("gpt2", config, weights))   # as ptirc export
+    assert GPT2.load_checkpoint(str(tmp_path / "export.safetensors"))[1] == config
 
 
 def test_checkpoint_errors_name_the_weight(files, tmp_path):
