@@ -114,19 +114,20 @@ class Transformer(nn.Module):
         self.h = nn.ModuleList(Block(config, i) for i in range(config["n_layer"]))
         self.ln_f = nn.LayerNorm(config["n_embd"], config["layer_norm_epsilon"])
 
-    def forward(self, input_ids, pos=None, caches=()):
+    def forward(self, input_ids, pos=None, caches=(), tap=lambda name, y: y):
         """Hidden states (B, T, E) of tokens at positions pos.. (0.. without caches), and the
-        updated caches [k0, v0, k1, v1, ...]."""
+        updated caches [k0, v0, k1, v1, ...].  `tap(torch module name, output)` sees each layer."""
         positions = iota((input_ids.shape[1],), 0, "i64")
         if pos is not None:
             positions = positions + pos
-        x = self.wte(input_ids) + self.wpe(positions)
+        x = tap("transformer.wte", self.wte(input_ids)) + self.wpe(positions)
         new = []
         for i, block in enumerate(self.h):
             kv = caches[2 * i:2 * i + 2] if caches else (None, None)
             x, k, v = block(x, *kv, pos)
+            x = tap(f"transformer.h.{i}", x)
             new += [k, v] if caches else []
-        return self.ln_f(x), new
+        return tap("transformer.ln_f", self.ln_f(x)), new
 
 
 class GPT2LMHead(nn.Module):
@@ -142,6 +143,15 @@ class GPT2LMHead(nn.Module):
 
     def forward(self, input_ids):
         return self.logits(self.transformer(input_ids)[0])
+
+    def forward_taps(self, input_ids):
+        """The output of every layer, in order (for `ptirc eval --workload trace`); their
+        torch module names are left in `self.tap_names`."""
+        taps = []
+        h, _ = self.transformer(input_ids, tap=lambda name, y: taps.append((name, y)) or y)
+        taps.append(("lm_head", self.logits(h)))
+        self.tap_names = [name for name, _ in taps]
+        return tuple(y for _, y in taps)
 
     def step(self, input_ids, pos, last, *caches):
         """Tokens (B, T) at positions pos.. with the caches: (logits (B, V) of token `last`,
@@ -208,7 +218,10 @@ class GPT2Family(ModelFamily):
         import torch
         import transformers
 
-        hf = transformers.GPT2Config(**checked_config(config), attn_implementation="eager")
+        config = checked_config(config)
+        # GPT-2's end token 50256 lies outside a smaller vocabulary (transformers warns of it)
+        ends = {} if config["vocab_size"] > 50256 else {"bos_token_id": None, "eos_token_id": None}
+        hf = transformers.GPT2Config(**config, **ends, attn_implementation="eager")
         model = transformers.GPT2LMHeadModel(hf).eval()
         state = {k: torch.from_numpy(np.asarray(v)) for k, v in weights.items()}
         state.setdefault(TIED[0], state[TIED[1]])

@@ -45,7 +45,12 @@ def test_registered_and_interface(tiny):
     assert "lm_head.weight" not in weights
     assert set(weights) == set(GPT2.ptir_module(config).state_dict())
     assert GPT2.config("full")["n_embd"] == 768
-    # seeded and non-degenerate
+    module = GPT2.bind(config, weights)
+    taps = ptir.compile(module.forward_taps, ids, target="ref")(ids)
+    assert module.tap_names == ["transformer.wte", "transformer.h.0", "transformer.h.1", "transformer.ln_f",
+                                "lm_head"]
+    np.testing.assert_array_equal(taps[-1], ptir.compile(module, ids, target="ref")(ids))
+    # seeded
     np.testing.assert_array_equal(GPT2.random_weights(config, 0)["transformer.h.0.attn.c_attn.weight"],
                                   weights["transformer.h.0.attn.c_attn.weight"])
 
