@@ -50,6 +50,7 @@ class EvalOptions:
     peers: list[str] = field(default_factory=lambda: ["torch-eager"])
     tolerances: str = CONFIG
     max_tokens: int = 16
+    iree_flags: list[str] = field(default_factory=list)   # extra iree-compile flags (llvm-cpu)
 
     @classmethod
     def from_dict(cls, entry: dict, where: str) -> EvalOptions:
@@ -198,6 +199,8 @@ def observed_compiles(prof: Profiler, target: str, dump_dir: str | None):
 
 def compile_forward(m: Model, fn, inputs, opts: EvalOptions, **options):
     """`fn` (a method of the model's ptir module) compiled for the target with the model's weights."""
+    if opts.iree_flags:
+        options["flags"] = opts.iree_flags
     return ptir.compile(fn, *inputs, target=opts.target, params=m.module.state_dict(), **options)
 
 
@@ -399,6 +402,8 @@ def evaluate(opts: EvalOptions, prof: Profiler | None = None) -> Report:
 
     if opts.target not in TARGETS:
         raise UsageError(f"unknown target '{opts.target}' (known: {', '.join(TARGETS)})")
+    if opts.iree_flags and opts.target != "llvm-cpu":
+        raise UsageError("--iree-flag applies only to --target llvm-cpu")
     if opts.batch < 1:
         raise UsageError(f"--batch must be >= 1, not {opts.batch}")
     if opts.image and not os.path.isfile(opts.image):   # before minutes of weights and compiling

@@ -45,6 +45,8 @@ def register(sub) -> None:
     p.add_argument("--peers", metavar="LIST", type=lambda s: [x for x in s.split(",") if x],
                    help="bench: comma-separated implementations to compare with (default torch-eager)")
     p.add_argument("--max-tokens", type=int, metavar="N", help="run (lm): tokens to generate (default 16)")
+    p.add_argument("--iree-flag", dest="iree_flags", action="append", metavar="FLAG",
+                   help="an extra iree-compile flag (llvm-cpu; repeatable), e.g. --iree-flag=--iree-opt-level=O2")
     p.add_argument("--tolerances", metavar="FILE", help="tolerance rules (default configs/conformance.json)")
     p.add_argument("--dump-dir", metavar="DIR", help="write every compile stage's IR into DIR")
     p.add_argument("--suite", metavar="FILE", help="run the entries of a suite file (configs/suites/*.json)")
@@ -55,7 +57,7 @@ def register(sub) -> None:
 
 
 OPTION_KEYS = ("model", "workload", "target", "weights", "size", "seed", "batch", "image", "threads", "runs",
-               "warmup", "peers", "max_tokens", "tolerances", "dump_dir")
+               "warmup", "peers", "max_tokens", "tolerances", "dump_dir", "iree_flags")
 
 
 def cmd_eval(args) -> int:
