@@ -315,8 +315,9 @@ PEERS: dict[str, Callable] = {"torch-eager": torch_eager}
 
 
 def bench(m: Model, opts: EvalOptions, prof: Profiler) -> Report:
-    """Warm-up, then rounds that call each implementation once in turn (so a busy machine
-    slows them alike); median, min and max latency over the rounds."""
+    """Each implementation in turn: warm-up, then timed runs; median, min and max latency.
+    Not interleaved: a thread pool that spins after its work (XLA's, IREE's) would slow
+    the next implementation's call (torch eager ran 13x slower right after XLA calls)."""
     unknown = [p for p in opts.peers if p not in PEERS]
     if unknown:
         raise UsageError(f"unknown peer(s) {', '.join(unknown)} (known: {', '.join(PEERS)})")
@@ -333,12 +334,11 @@ def bench(m: Model, opts: EvalOptions, prof: Profiler) -> Report:
         calls[peer] = PEERS[peer](m, inputs)
         compile_s[peer] = time.perf_counter() - start
     times: dict[str, list[float]] = {k: [] for k in calls}
-    with progress(f"benchmarking {', '.join(calls)}: {opts.warmup} warm-up and {opts.runs} timed rounds"):
-        for _ in range(opts.warmup):
-            for call in calls.values():
+    for impl, call in calls.items():
+        with progress(f"benchmarking {impl}: {opts.warmup} warm-up and {opts.runs} timed runs"):
+            for _ in range(opts.warmup):
                 call()
-        for _ in range(opts.runs):
-            for impl, call in calls.items():
+            for _ in range(opts.runs):
                 start = time.perf_counter()
                 call()
                 times[impl].append(1e3 * (time.perf_counter() - start))

@@ -4,7 +4,8 @@ non-degenerate weights, checkpoints, and ImageNet preprocessing.
 
 The input is NCHW float32, as torchvision's; the config's `layout` says what the
 network uses inside ("nhwc" transposes the input once, and the taps back for the
-comparison with torch).
+comparison with torch).  NHWC is the default: full ResNet34 on llvm-cpu ran 1.5 s
+against 2.8 s in NCHW (one run each, an AVX2 host; a single 3x3 conv 10 vs 119 ms).
 """
 
 from __future__ import annotations
