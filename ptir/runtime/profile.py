@@ -42,6 +42,7 @@ class Profiler:
         self.origin = time.perf_counter()
         self.spans: list[Span] = []
         self._open: list[Span] = []
+        self._calls: set[str] = set()   # names of the compiled-call spans
 
     @contextmanager
     def span(self, name: str, phase: str):
@@ -90,6 +91,8 @@ class Profiler:
 
     def calls(self, fn, name: str):
         """`fn` with each call recorded as a span `call <name>` of phase run."""
+        self._calls.add(f"call {name}")
+
         def timed(*args):
             with self.span(f"call {name}", "run"):
                 return fn(*args)
@@ -116,7 +119,7 @@ class Profiler:
         """Latency statistics per compiled call."""
         by_name: dict[str, list[float]] = {}
         for s in self.spans:
-            if s.phase == "run":
+            if s.name in self._calls:
                 by_name.setdefault(s.name, []).append(1e3 * s.seconds)
         return [{"call": n, "n": len(t), "median_ms": round(statistics.median(t), 3), "min_ms": round(min(t), 3),
                  "max_ms": round(max(t), 3), "total_ms": round(sum(t), 3)} for n, t in by_name.items()]
