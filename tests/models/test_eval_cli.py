@@ -126,3 +126,24 @@ def test_usage_errors_exit_2(ptirc, tmp_path):
     bad.write_text(json.dumps({"runs": [{"model": "resnet34", "colour": "red"}]}))
     code, _, err = ptirc("eval", "--suite", bad)
     assert code == 2 and "runs[0]: unknown key(s) colour" in err
+
+
+def test_profiler_self_times_add_up():
+    import time
+
+    from ptir.runtime.profile import Profiler
+
+    prof = Profiler()
+    with prof.span("iree.compile", "compile"):
+        with prof.span("stablehlo", "lower"):
+            time.sleep(0.01)
+    call = prof.calls(lambda x: x + 1, "main")
+    assert call(1) == 2 and call(2) == 3
+    compile_span = next(s for s in prof.spans if s.name == "iree.compile")
+    assert compile_span.self_seconds < compile_span.seconds
+    phases = prof.phase_seconds()
+    assert abs(sum(phases.values()) - compile_span.seconds - sum(
+        s.seconds for s in prof.spans if s.phase == "run")) < 1e-9
+    assert [r["call"] for r in prof.call_rows()] == ["call main"] and prof.call_rows()[0]["n"] == 2
+    events = prof.chrome_trace()["traceEvents"]
+    assert [e["name"] for e in events][:2] == ["iree.compile", "stablehlo"] and all(e["ph"] == "X" for e in events)
