@@ -126,11 +126,16 @@ def set_threads(threads: int | None) -> dict[str, str]:
     how = {"torch": f"torch.set_num_threads({torch.get_num_threads()})",
            "xla-cpu": "XLA's own thread pool (not settable per process)", "ref": "numpy"}
     if not _IREE_THREADS:
-        if threads:   # read when IREE's local-task device is made, so only the first setting holds
+        from ptir.runtime.iree_backend import _Runtime
+
+        # IREE reads the flag when it makes its local-task device: only a setting made
+        # before that (the first, in this process) holds.
+        made = "local-task" in _Runtime.devices
+        if threads and not made:
             import iree.runtime as rt
 
             rt.flags.parse_flags(f"--task_topology_group_count={threads}")
-        _IREE_THREADS.append(threads)
+        _IREE_THREADS.append(None if made else threads)
     n = _IREE_THREADS[0]
     how["llvm-cpu"] = f"IREE local-task, {n} workers" if n else "IREE local-task, default workers (one per core)"
     return how
