@@ -54,11 +54,21 @@ class ModelFamily:
         raise NotImplementedError
 
     def bind(self, config: dict, weights: dict[str, np.ndarray]):
-        """The ptir module with `weights` loaded; StateDictError naming every missing,
-        unexpected or mis-shaped key."""
+        """The ptir module with `weights` loaded; a StateDictError that counts the missing,
+        unexpected and mis-shaped keys and names the first few of each (a checkpoint of
+        another model would otherwise list hundreds)."""
+        from ptir.nn.module import StateDictError
+
         module = self.ptir_module(config)
-        module.load_state_dict(weights)
-        return module
+        own = module.state_dict()
+        problems = [_some("missing", [k for k in own if k not in weights]),
+                    _some("unexpected", [k for k in weights if k not in own]),
+                    _some("mis-shaped", [f"{k} (expected shape {own[k].shape}, got {np.shape(weights[k])})"
+                                         for k in own if k in weights and np.shape(weights[k]) != own[k].shape])]
+        if any(problems):
+            raise StateDictError(f"the weights do not fit {self.name} {_describe(config)}: "
+                                 + "; ".join(p for p in problems if p))
+        return module.load_state_dict(weights)
 
     def generate(self, config: dict, weights: dict[str, np.ndarray], prompt_ids, max_tokens: int,
                  target: str = "ref", **options) -> list[int]:
@@ -71,6 +81,17 @@ class ModelFamily:
     # An optional hook for `ptirc eval --workload trace`: the ptir module's
     # forward_taps(*inputs) returns the outputs of its layers in order and leaves their
     # torch submodule names in `.tap_names`, to be compared with torch forward hooks.
+
+
+def _some(what: str, keys: list[str], shown: int = 4) -> str:
+    if not keys:
+        return ""
+    more = f", ... ({len(keys) - shown} more)" if len(keys) > shown else ""
+    return f"{len(keys)} {what} key{'s' * (len(keys) > 1)}: {', '.join(keys[:shown])}{more}"
+
+
+def _describe(config: dict) -> str:
+    return "(" + ", ".join(f"{k}={v}" for k, v in config.items() if not isinstance(v, list | dict)) + ")"
 
 
 METADATA_MODEL, METADATA_CONFIG = "ptir.model", "ptir.config"
@@ -120,7 +141,8 @@ def _read_torch(path: str) -> dict[str, np.ndarray]:
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except (OSError, RuntimeError, pickle.UnpicklingError, EOFError, ValueError) as e:
-        raise RunError(f"cannot read torch checkpoint {path}: {str(e).splitlines()[0]}") from None
+        first = str(e).strip().splitlines()[0].split(". ")[0] if str(e).strip() else type(e).__name__
+        raise RunError(f"cannot read torch checkpoint {path}: {first}") from None
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise RunError(f"{path} is not a state_dict (a dict of tensors)")
     return {k: v.detach().cpu().numpy() for k, v in state.items()}

@@ -70,19 +70,29 @@ def _edited(tiny_weights, tmp_path, edit) -> str:
 def test_eval_names_a_missing_weight(ptirc, tiny_weights, tmp_path):
     path = _edited(tiny_weights, tmp_path, lambda t: t.pop("layer2.0.conv1.weight"))
     code, _, err = ptirc("eval", "-m", "resnet34", "--weights", path, "-t", "ref")
-    assert code == 1 and "missing keys: layer2.0.conv1.weight" in err
+    assert code == 1 and "1 missing key: layer2.0.conv1.weight" in err
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
 
 
 def test_eval_names_a_mis_shaped_weight(ptirc, tiny_weights, tmp_path):
     path = _edited(tiny_weights, tmp_path, lambda t: t.update({"fc.bias": np.zeros(7, np.float32)}))
     code, _, err = ptirc("eval", "-m", "resnet34", "--weights", path, "-t", "ref")
-    assert code == 1 and "fc.bias: expected shape (10,), got (7,)" in err
+    assert code == 1 and "fc.bias (expected shape (10,), got (7,))" in err
 
 
 def test_eval_missing_weights_file(ptirc, tmp_path):
     code, _, err = ptirc("eval", "-m", "resnet34", "--weights", tmp_path / "nope.safetensors")
     assert code == 1 and "nope.safetensors does not exist" in err and "Traceback" not in err
+
+
+def test_a_checkpoint_of_another_architecture_gives_a_short_error(ptirc, tmp_path, tiny_models):
+    path = tmp_path / "mobilenet.pth"
+    torch.save(tiny_models["mobilenet_v2"].torch.state_dict(), path)
+    code, _, err = ptirc("export", "-m", "resnet34", "--checkpoint", path, "-o", tmp_path / "w.safetensors")
+    assert code == 1 and "missing keys: conv1.weight" in err and "more)" in err and len(err) < 1000
+    (path := tmp_path / "garbage.pth").write_bytes(b"garbage")
+    code, _, err = ptirc("export", "-m", "resnet34", "--checkpoint", path, "-o", tmp_path / "w.safetensors")
+    assert code == 1 and "cannot read torch checkpoint" in err and len(err.splitlines()) == 1
 
 
 def test_weights_of_another_model_are_refused(ptirc, tiny_weights):
