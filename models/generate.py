@@ -159,8 +159,11 @@ class Generator:
         ids = np.zeros((1, t), np.int64)
         chunk = self.tokens[begin:min(end, begin + t)]
         ids[0, :len(chunk)] = chunk
-        logits, *self.caches = self.program(name)(ids, np.int64(begin), np.int64(len(chunk) - 1), *self.caches)
-        return logits[0]
+        # The caches stay on the device between steps (IREE even updates them in place): only
+        # the token ids go in and the logits come out through host memory.
+        exe = self.program(name).executable
+        logits, *self.caches = exe.device_call(ids, np.int64(begin), np.int64(len(chunk) - 1), *self.caches)
+        return exe.to_host(logits)[0]
 
     def _window(self) -> np.ndarray:
         ids = np.zeros((1, self.capacity), np.int64)

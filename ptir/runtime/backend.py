@@ -50,10 +50,26 @@ class Executable:
         self.result_types = list(fn.result_types)
 
     def __call__(self, *arrays) -> list[np.ndarray]:
-        return self.run(check_inputs(self.fn, arrays))
+        """numpy arrays in, numpy arrays that own their memory out."""
+        return [self.to_host(v) for v in self.device_call(*arrays)]
 
-    def run(self, arrays: list[np.ndarray]) -> list[np.ndarray]:
+    def device_call(self, *values) -> list:
+        """Like calling, but the results stay where the backend keeps them (IREE device
+        arrays, XLA buffers) so they can be passed back in without a round trip through
+        host memory; `to_host` brings one back.  Inputs are numpy arrays or such results.
+        A device input may be updated in place (IREE does so for a dynamic_update_slice of
+        an argument, e.g. a KV cache): pass back only values you no longer need."""
+        return self.run_device(check_inputs(self.fn, values, self.on_device))
+
+    def run_device(self, values: list) -> list:
         raise NotImplementedError
+
+    def on_device(self, value) -> bool:
+        """Whether `value` is this backend's own device value (not a host array)."""
+        return False
+
+    def to_host(self, value) -> np.ndarray:
+        return np.asarray(value)
 
 
 class Backend:
@@ -70,25 +86,28 @@ def get_backend(target: str) -> Backend:
     return getattr(importlib.import_module(module), cls)()
 
 
-def describe(x: np.ndarray) -> str:
-    return f"{x.dtype} array of shape ({', '.join(map(str, x.shape))})"
+def describe(x) -> str:
+    return f"{np.dtype(x.dtype)} array of shape ({', '.join(map(str, x.shape))})"
 
 
-def matches(t: TensorType, x: np.ndarray) -> bool:
-    return x.dtype == t.dtype.np_dtype and x.ndim == t.rank and all(
+def matches(t: TensorType, x) -> bool:
+    """Whether an array (host or device: anything with .shape and .dtype) has type `t`."""
+    return np.dtype(x.dtype) == t.dtype.np_dtype and len(x.shape) == t.rank and all(
         d is None or d == n for d, n in zip(t.shape, x.shape, strict=True))
 
 
-def check_inputs(fn: Function, arrays) -> list[np.ndarray]:
-    """The caller's inputs as arrays of exactly the declared types, or a RunError."""
+def check_inputs(fn: Function, values, on_device=lambda v: False) -> list:
+    """The caller's inputs as arrays (or device values) of exactly the declared types, or a
+    RunError naming the first that is not."""
     inputs = fn.inputs
-    if len(arrays) != len(inputs):
+    if len(values) != len(inputs):
         names = ", ".join("%" + a.value.name for a in inputs)
         raise RunError(f"@{fn.name} takes {len(inputs)} input{'s' if len(inputs) != 1 else ''} ({names}), "
-                       f"got {len(arrays)}")
+                       f"got {len(values)}")
     out = []
-    for a, x in zip(inputs, arrays, strict=True):
-        x = np.asarray(x)
+    for a, x in zip(inputs, values, strict=True):
+        if not on_device(x):
+            x = np.asarray(x)
         if not matches(a.value.type, x):
             raise RunError(f"input %{a.value.name}: expected {a.value.type}, got {describe(x)}")
         out.append(x)

@@ -173,16 +173,23 @@ class IreeExecutable(Executable):
             raise RunError(f"IREE could not load the module: {e}") from None
         return rt.FunctionInvoker(context, device, module.lookup_function("main"))
 
-    def run(self, arrays):
+    def run_device(self, values):
         if self.invoker is None:
             check_params(self.fn, {})   # raises, naming the first missing weight
         try:
-            outs = self.invoker(*arrays)
+            outs = self.invoker(*values)
         except (RuntimeError, ValueError) as e:
             raise RunError(f"IREE failed to run @{self.fn.name}: {e}") from None
-        outs = outs if isinstance(outs, tuple | list) else (outs,)
+        return list(outs) if isinstance(outs, tuple | list) else [outs]
+
+    def on_device(self, value) -> bool:
+        from iree.runtime import DeviceArray
+
+        return isinstance(value, DeviceArray)
+
+    def to_host(self, value) -> np.ndarray:
         # to_host() views memory the device array owns: copy before it can be released.
-        return [np.array(o.to_host(), copy=True) for o in outs]
+        return np.array(value.to_host(), copy=True)
 
 
 class IreeBackend(Backend):

@@ -12,7 +12,7 @@ class RefExecutable(Executable):
         super().__init__(fn)
         self.weights = weights
 
-    def run(self, arrays):
+    def run_device(self, arrays):
         return run_function(self.fn, interleave(self.fn, arrays, self.weights))
 
 

@@ -30,18 +30,26 @@ class XlaExecutable(Executable):
         self.loaded = loaded
         self.weights = weights   # device arrays, in param order; None when unbound
 
-    def run(self, arrays):
+    def run_device(self, values):
         import jax
 
         if self.weights is None:
             check_params(self.fn, {})   # raises, naming the first missing weight
         _, device = _client()
-        args = interleave(self.fn, [jax.device_put(a, device) for a in arrays], self.weights or [])
+        args = interleave(self.fn, [v if self.on_device(v) else jax.device_put(v, device) for v in values],
+                          self.weights or [])
         try:
-            outs = self.loaded.execute(args)
+            return list(self.loaded.execute(args))
         except Exception as e:   # jax.errors.JaxRuntimeError and friends
             raise RunError(f"XLA failed to run @{self.fn.name}: {e}") from None
-        return [np.array(o, copy=True) for o in outs]
+
+    def on_device(self, value) -> bool:
+        import jax
+
+        return isinstance(value, jax.Array)
+
+    def to_host(self, value) -> np.ndarray:
+        return np.array(value, copy=True)
 
     def optimized_hlo(self) -> str:
         return "\n\n".join(m.to_string() for m in self.loaded.hlo_modules())
