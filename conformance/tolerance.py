@@ -182,6 +182,6 @@ def compare(got: np.ndarray, want: np.ndarray, atol: float, rtol: float) -> Comp
     msg = ""
     if bad:
         i = np.unravel_index(int(np.argmax(~ok_mask)), got.shape) if got.ndim else ()
-        msg = (f"{bad} of {got.size} elements out of tolerance; first at {list(i)}: got {g[i]!r}, "
-               f"want {w[i]!r}")
+        msg = (f"{bad} of {got.size} elements out of tolerance; first at {[int(j) for j in i]}: "
+               f"got {float(g[i])!r}, want {float(w[i])!r}")
     return Comparison(bad == 0, max_abs, max_rel, msg)

@@ -26,6 +26,7 @@ from ptir.errors import RunError, UsageError
 from ptir.runtime.profile import Profiler
 
 from .base import get_model
+from .peers import PEERS as OTHER_PEERS
 
 WORKLOADS = ("validate", "trace", "bench", "run")
 CONFIG = os.path.join(os.path.dirname(__file__), "..", "configs", "conformance.json")
@@ -316,7 +317,7 @@ def torch_eager(m: Model, inputs) -> Callable[[], object]:
 # Peers measured beside PTIR: name -> setup(model, inputs) returning a zero-argument call.
 # Adding one (torch.compile, onnxruntime) is one function and one entry; its setup time is
 # reported as its compile time.
-PEERS: dict[str, Callable] = {"torch-eager": torch_eager}
+PEERS: dict[str, Callable] = {"torch-eager": torch_eager, **OTHER_PEERS}
 
 
 def bench(m: Model, opts: EvalOptions, prof: Profiler) -> Report:
@@ -328,6 +329,8 @@ def bench(m: Model, opts: EvalOptions, prof: Profiler) -> Report:
         raise UsageError(f"unknown peer(s) {', '.join(unknown)} (known: {', '.join(PEERS)})")
     if opts.runs < 1 or opts.warmup < 0:
         raise UsageError("--runs must be >= 1 and --warmup >= 0")
+    if m.family.kind == "lm":
+        return bench_lm(m, opts)
     threads = set_threads(opts.threads)
     inputs = m.family.example_inputs(m.config, opts.seed, opts.batch)
     ours = f"ptir-{opts.target}"
@@ -360,6 +363,32 @@ def bench(m: Model, opts: EvalOptions, prof: Profiler) -> Report:
              unit.replace("_per_s", "/s"): 1e3 * opts.batch / statistics.median(t), "compile_s": compile_s[impl]}
             for impl, t in times.items()]
     return Report(f"bench {m.name} (batch {opts.batch}, threads {opts.threads or 'default'})", data, rows)
+
+
+def bench_lm(m: Model, opts: EvalOptions) -> Report:
+    """A language model: prefill latency of 128 tokens and decode tokens/s (KV cache), ptir
+    against transformers eager with its own cache, from the family's `bench_runs`."""
+    if set(opts.peers) - {"torch-eager"}:
+        raise UsageError("language models are compared with transformers eager only (--peers torch-eager)")
+    threads = set_threads(opts.threads)
+    prompt = min(128, m.config["n_positions"] - opts.max_tokens)   # 128 unless the context is smaller
+    if prompt < 1:
+        raise UsageError(f"--max-tokens {opts.max_tokens} leaves no room for a prompt in the context of "
+                         f"{m.config['n_positions']}")
+    with progress(f"benchmarking {m.name} prefill and decode: {opts.warmup} warm-up and {opts.runs} timed runs"):
+        out = m.family.bench_runs(m.config, m.weights, opts.target, prompt_tokens=prompt,
+                                  decode_tokens=opts.max_tokens, runs=opts.runs, warmup=opts.warmup)
+    results = [{"impl": impl, "metric": metric, **summary(values)}
+               for impl, metrics in out["samples"].items() for metric, values in metrics.items()]
+    rows = [{"impl": impl, f"prefill_{prompt}_median_ms": statistics.median(s["prefill_ms"]),
+             "decode_median_tok_s": statistics.median(s["decode_tok_s"]), "n": len(s["prefill_ms"]),
+             "compile_s": out["ready_s"][impl]} for impl, s in out["samples"].items()]
+    data = {"model": m.name, "target": opts.target, "threads": opts.threads, "batch": 1, "prompt_tokens": prompt,
+            "decode_tokens": opts.max_tokens, "results": results,
+            "compile_s": out["ready_s"], "thread_control": {f"ptir-{opts.target}": threads[opts.target],
+                                                          "torch": threads["torch"]}, "versions": versions()}
+    return Report(f"bench {m.name} (prefill {prompt} tokens, decode {opts.max_tokens}; threads "
+                  f"{opts.threads or 'default'})", data, rows)
 
 
 def summary(values: list[float]) -> dict:

@@ -301,6 +301,51 @@ class GPT2Family(ModelFamily):
         return {"prefill_ms": 1e3 * min(prefill), "decode_tok_s": decode_tokens / decode}
 
 
+    def bench_runs(self, config: dict, weights: dict[str, np.ndarray], target: str = "llvm-cpu",
+                   prompt_tokens: int = 128, decode_tokens: int = 32, runs: int = 5, warmup: int = 1) -> dict:
+        """`ptirc eval --workload bench` for GPT-2: per run (a fresh sequence each), the
+        prefill latency of `prompt_tokens` tokens in ms and the greedy decode speed in
+        tokens/s after it, for ptir on `target` and for transformers eager with its own KV
+        cache; and the seconds each took to get ready."""
+        import torch
+
+        from .generate import fitting_capacity, generator
+
+        prompt = example_prompt(config, prompt_tokens)
+        start = time.perf_counter()
+        gen = generator(self, config, weights, target,
+                        capacity=fitting_capacity(prompt_tokens + decode_tokens, config["n_positions"]))
+        gen.compile()
+        ready = {f"ptir-{target}": time.perf_counter() - start}
+        start = time.perf_counter()
+        model = self.torch_module(config, weights)
+        ready["torch-eager"] = time.perf_counter() - start
+
+        def ptir_run():
+            logits = gen.start(prompt)
+            for _ in range(decode_tokens):
+                logits = gen.advance(int(np.argmax(logits)))
+            return 1e3 * gen.prefill_s, gen.decoded / gen.decode_s
+
+        def torch_run():
+            with torch.no_grad():
+                start = time.perf_counter()
+                out = model(torch.tensor([prompt]), use_cache=True)
+                prefill = time.perf_counter() - start
+                start = time.perf_counter()
+                for _ in range(decode_tokens):
+                    out = model(out.logits[:, -1:].argmax(-1), cache=out.cache, use_cache=True)
+                return 1e3 * prefill, decode_tokens / (time.perf_counter() - start)
+
+        samples = {}
+        for impl, one_run in ((f"ptir-{target}", ptir_run), ("torch-eager", torch_run)):
+            for _ in range(warmup):
+                one_run()
+            measured = [one_run() for _ in range(runs)]
+            samples[impl] = {"prefill_ms": [p for p, _ in measured], "decode_tok_s": [d for _, d in measured]}
+        return {"samples": samples, "ready_s": ready}
+
+
 GPT2 = GPT2Family()
 
 

@@ -25,4 +25,4 @@ def load_params(path: str | os.PathLike) -> dict[str, np.ndarray]:
 def save_params(params: dict[str, np.ndarray], path: str | os.PathLike) -> None:
     from safetensors.numpy import save_file
 
-    save_file({k: np.ascontiguousarray(v) for k, v in params.items()}, str(path))
+    save_file({k: np.asarray(v, order="C") for k, v in params.items()}, str(path))

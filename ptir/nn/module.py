@@ -86,6 +86,8 @@ class Module:
             return
         for store in (self._parameters, self._buffers, self._modules):
             store.pop(name, None)
+        if isinstance(value, Parameter | Module):
+            self.__dict__.pop(name, None)   # a plain attribute of that name would shadow it
         if isinstance(value, Parameter):
             self._parameters[name] = value
         elif isinstance(value, Module):
@@ -163,7 +165,7 @@ class Module:
         if problems:
             raise StateDictError("; ".join(problems), op=f"{type(self).__name__}.load_state_dict")
         for k, a in arrays.items():
-            own[k].data = np.ascontiguousarray(a.astype(own[k].dtype, copy=False))
+            own[k].data = np.asarray(a.astype(own[k].dtype, copy=False), order="C")   # keeps 0-d 0-d
         return self
 
     def load_safetensors(self, path, strict: bool = True) -> Module:
