@@ -116,7 +116,15 @@ class VisionFamily(ModelFamily):
                 bn.reset_running_stats()
                 bn.momentum = None            # the running statistics become this batch's
             model.train()
-            model(torch.randn(8, 3, config["image_size"], config["image_size"]))
+            batch = torch.randn(8, 3, config["image_size"], config["image_size"])
+            # One thread: torch's reductions differ in their last bits with the thread count,
+            # and the same seed must give the same weights in any process.
+            threads = torch.get_num_threads()
+            torch.set_num_threads(1)
+            try:
+                model(batch)
+            finally:
+                torch.set_num_threads(threads)
         return {k: v.numpy().copy() for k, v in model.state_dict().items()}
 
     def load_checkpoint(self, path: str) -> tuple[dict[str, np.ndarray], dict]:
