@@ -11,5 +11,5 @@ fi
 echo "setting up .venv (first time: a few minutes; torch is large)" >&2
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
-.venv/bin/python -m pip install -q -e '.[test]'
+.venv/bin/python -m pip install -q -e '.[test,bench]'
 echo "$want" > "$stamp"

@@ -51,6 +51,7 @@ def register(sub) -> None:
     p.add_argument("--dump-dir", metavar="DIR", help="write every compile stage's IR into DIR")
     p.add_argument("--suite", metavar="FILE", help="run the entries of a suite file (configs/suites/*.json)")
     p.add_argument("--format", "-f", choices=FORMATS, default="table", help="output format (default table)")
+    p.add_argument("--plot", metavar="CHART.png", help="bench: draw the comparison into a PNG (needs matplotlib)")
     p.add_argument("--profile", action="store_true", help="print the time per stage and per call (stderr)")
     p.add_argument("--trace-json", metavar="FILE", help="with --profile: write a Chrome trace JSON")
     p.set_defaults(handler=cmd_eval)
@@ -96,9 +97,24 @@ def cmd_eval(args) -> int:
     if args.format == "json":
         data = [r.data | {"ok": r.ok} for r in reports]
         print(json.dumps(data if args.suite else data[0], indent=1))
+    if args.plot and reports:
+        _plot(reports, args.plot)
     if args.profile:
         print_profile(prof, args.trace_json)
     return 1 if failed else 0
+
+
+def _plot(reports, path: str) -> None:
+    import tempfile
+
+    from models.plot import plot_bench
+
+    with atomic_output(path, "wb") as f:   # matplotlib writes by name: draw to a temp file, then move
+        with tempfile.TemporaryDirectory() as d:
+            tmp = os.path.join(d, "chart.png")
+            plot_bench(reports, tmp)
+            with open(tmp, "rb") as g:
+                f.write(g.read())
 
 
 def read_suite(path: str, defaults: dict) -> list:

@@ -7,6 +7,8 @@ import os
 import numpy as np
 from PIL import Image
 
+from ptir.cli import main
+
 
 def test_validate_reports_errors_within_tolerance(ptirc, tiny_weights):
     code, out, err = ptirc("eval", "-m", "resnet34", "--weights", tiny_weights["resnet34"], "-t", "llvm-cpu",
@@ -147,3 +149,22 @@ def test_profiler_self_times_add_up():
     assert [r["call"] for r in prof.call_rows()] == ["call main"] and prof.call_rows()[0]["n"] == 2
     events = prof.chrome_trace()["traceEvents"]
     assert [e["name"] for e in events][:2] == ["iree.compile", "stablehlo"] and all(e["ph"] == "X" for e in events)
+
+
+def test_bench_peers_and_plot(tmp_path, capsys):
+    """Every peer runs beside PTIR in one process, and --plot draws them."""
+    chart = tmp_path / "chart.png"
+    assert main(["eval", "-m", "mobilenet_v2", "--size", "tiny", "-w", "bench", "--runs", "2", "--warmup", "1",
+                 "--peers", "torch-eager,torch-compile,onnxruntime", "--format", "json", "--plot", str(chart)]) == 0
+    data = json.loads(capsys.readouterr().out)
+    impls = {r["impl"] for r in data["results"] if r["metric"] == "latency_ms"}
+    assert impls == {"ptir-llvm-cpu", "torch-eager", "torch-compile", "onnxruntime"}
+    assert chart.read_bytes().startswith(b"\x89PNG")
+
+
+def test_bench_gpt2_prefill_and_decode(capsys):
+    assert main(["eval", "-m", "gpt2", "--size", "tiny", "-w", "bench", "--runs", "1", "--warmup", "0",
+                 "--max-tokens", "4", "--format", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    metrics = {(r["impl"], r["metric"]) for r in data["results"]}
+    assert metrics == {(i, m) for i in ("ptir-llvm-cpu", "torch-eager") for m in ("prefill_ms", "decode_tok_s")}

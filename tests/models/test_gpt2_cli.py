@@ -117,7 +117,8 @@ def test_checkpoint_errors_name_the_weight(files, tmp_path):
     save_params(broken, tmp_path / "w.safetensors")
     with pytest.raises(StateDictError) as e:
         GPT2.load_checkpoint(str(tmp_path / "w.safetensors"), config)
-    assert "transformer.h.1.mlp.c_fc.bias" in str(e.value) and "h.0.attn.c_proj.weight (expected shape (64, 64), got (3, 3))" in str(e.value)
+    assert "transformer.h.1.mlp.c_fc.bias" in str(e.value)
+    assert "h.0.attn.c_proj.weight (expected shape (64, 64), got (3, 3))" in str(e.value)
     untied = {**weights, "lm_head.weight": weights["transformer.wte.weight"] + 1}
     save_params(untied, tmp_path / "u.safetensors")
     with pytest.raises(PtirError, match="untied"):
