@@ -139,14 +139,9 @@ def parse_rules(data, source: str = "<rules>") -> Rules:
 
 
 def load_rules(path: str) -> Rules:
-    try:
-        with open(path) as f:
-            data = json.load(f)
-    except OSError as e:
-        raise ConfigError(f"cannot read {path}: {e.strerror}") from None
-    except json.JSONDecodeError as e:
-        raise ConfigError(f"{path}:{e.lineno}:{e.colno}: invalid JSON: {e.msg}") from None
-    return parse_rules(data, path)
+    from ptir.cli.io import read_json
+
+    return parse_rules(read_json(path, ConfigError), path)
 
 
 @dataclass(frozen=True)

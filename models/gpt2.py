@@ -12,7 +12,6 @@ and the bench workload.
 
 from __future__ import annotations
 
-import json
 import os
 import time
 
@@ -392,13 +391,9 @@ def checked_config(config: dict) -> dict:
 def read_config(config: str | dict) -> dict:
     if isinstance(config, dict):
         return checked_config(config)
-    try:
-        with open(config) as f:
-            data = json.load(f)
-    except OSError as e:
-        raise RunError(f"cannot read config {config}: {e.strerror}") from None
-    except json.JSONDecodeError as e:
-        raise RunError(f"{config}:{e.lineno}:{e.colno}: invalid JSON: {e.msg}") from None
+    from ptir.cli.io import read_json
+
+    data = read_json(config, RunError, "config")
     if not isinstance(data, dict):
         raise RunError(f"{config}: a gpt2 config must be a JSON object")
     return checked_config(data)

@@ -9,7 +9,7 @@ import os
 import sys
 
 from ..errors import PtirError, UsageError
-from .io import atomic_output, read_text
+from .io import atomic_output, read_json
 
 FORMATS = ("table", "json", "csv")
 
@@ -122,10 +122,7 @@ def read_suite(path: str, defaults: dict) -> list:
     from models import get_model
     from models.eval import EvalOptions
 
-    try:
-        suite = json.loads(read_text(path))
-    except json.JSONDecodeError as e:
-        raise UsageError(f"{path}:{e.lineno}:{e.colno}: invalid JSON: {e.msg}") from None
+    suite = read_json(path, UsageError)
     entries = suite.get("runs") if isinstance(suite, dict) else None
     if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
         raise UsageError(f"{path}: a suite is an object with 'runs': a list of objects")

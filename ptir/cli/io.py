@@ -22,6 +22,20 @@ def read_text(path: str) -> str:
         raise PtirError(f"cannot read {path}: {getattr(e, 'strerror', None) or e}") from None
 
 
+def read_json(path: str, error: type[PtirError] = PtirError, what: str = ""):
+    """A JSON file's value; `error` (with the file's line and column for bad JSON) otherwise."""
+    import json
+
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except OSError as e:
+        raise error(f"cannot read {what + ' ' if what else ''}{path}: {e.strerror}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        where = f"{path}:{e.lineno}:{e.colno}" if isinstance(e, json.JSONDecodeError) else path
+        raise error(f"{where}: invalid JSON: {getattr(e, 'msg', e)}") from None
+
+
 def load_program(path: str, entry: str | None = None):
     import ptir
 
