@@ -85,6 +85,7 @@ class Generator:
         self.vocab_size = config["vocab_size"]
         self.programs: dict[str, ptir.Compiled] = {}
         self.compiles = 0
+        self.device_caches = True
         self.tokens: list[int] = []
         self.caches: list[np.ndarray] = []
         self.prefill_s = self.decode_s = 0.0
@@ -160,9 +161,11 @@ class Generator:
         chunk = self.tokens[begin:min(end, begin + t)]
         ids[0, :len(chunk)] = chunk
         # The caches stay on the device between steps (IREE even updates them in place): only
-        # the token ids go in and the logits come out through host memory.
+        # the token ids go in and the logits come out through host memory.  (device_caches =
+        # False makes every step copy them out and in, for benchmarks/gpt2_cache.py.)
         exe = self.program(name).executable
-        logits, *self.caches = exe.device_call(ids, np.int64(begin), np.int64(len(chunk) - 1), *self.caches)
+        logits, *caches = exe.device_call(ids, np.int64(begin), np.int64(len(chunk) - 1), *self.caches)
+        self.caches = caches if self.device_caches else [exe.to_host(c) for c in caches]
         return exe.to_host(logits)[0]
 
     def _window(self) -> np.ndarray:
