@@ -28,6 +28,9 @@ MODELS = tuple(_FAMILIES)
 class ModelFamily:
     name: str = "?"
     kind: str = "vision"            # "vision" (image -> logits) or "lm" (tokens -> logits)
+    # iree-compile flags measured to pay for this model on llvm-cpu (docs/performance.md),
+    # added after ptir's defaults; `ptirc eval --iree-flag` adds more.
+    iree_flags: tuple[str, ...] = ()
 
     def config(self, size: str = "full", **overrides) -> dict:
         """A JSON-able config: size "full" (the real architecture) or "tiny" (for CI)."""

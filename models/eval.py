@@ -205,8 +205,8 @@ def observed_compiles(prof: Profiler, target: str, dump_dir: str | None):
 
 def compile_forward(m: Model, fn, inputs, opts: EvalOptions, **options):
     """`fn` (a method of the model's ptir module) compiled for the target with the model's weights."""
-    if opts.iree_flags:
-        options["flags"] = opts.iree_flags
+    if opts.target == "llvm-cpu":
+        options["flags"] = [*m.family.iree_flags, *opts.iree_flags]
     return ptir.compile(fn, *inputs, target=opts.target, params=m.module.state_dict(), **options)
 
 

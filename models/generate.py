@@ -32,9 +32,6 @@ import numpy as np
 import ptir
 from ptir.errors import RunError
 
-# IREE's default stack cap (64 KB, TOOLCHAIN.md) is too small for the data-tiled layer norm
-# of a 128-token prefill chunk at GPT-2 124M's width (74 KB); the worker stacks are larger.
-IREE_FLAGS = ("--iree-llvmcpu-stack-allocation-limit=131072",)
 _GENERATORS: dict = {}   # (family, config, id(weights), target, options) -> (weights, Generator)
 _KEEP = 4                # generators kept alive; each holds its compiled programs and weights
 
@@ -44,7 +41,8 @@ def generator(family, config: dict, weights: dict, target: str, **options) -> Ge
     since: repeated `generate` calls compile nothing.  Weights are matched by identity (an
     entry keeps its weights alive, so their id is not reused while it is cached)."""
     key = (family.name, json.dumps(config, sort_keys=True), id(weights), target, tuple(sorted(options.items())))
-    hit = _GENERATORS.pop(key, None) or (weights, Generator(family.bind(config, weights), config, target, **options))
+    hit = _GENERATORS.pop(key, None) or (weights, Generator(family.bind(config, weights), config, target,
+                                                                   iree_flags=family.iree_flags, **options))
     _GENERATORS[key] = hit   # most recently used last
     while len(_GENERATORS) > _KEEP:
         _GENERATORS.pop(next(iter(_GENERATORS)))
@@ -75,8 +73,9 @@ class Generator:
     prompt, `advance(token)` the logits after one more token; `generate` loops them."""
 
     def __init__(self, model, config: dict, target: str, kv_cache: bool = True, capacity: int | None = None,
-                 chunk: int = 128):
+                 chunk: int = 128, iree_flags=()):
         self.model, self.target, self.kv_cache = model, target, kv_cache
+        self.flags = tuple(iree_flags) if target == "llvm-cpu" else ()
         self.capacity = min(capacity or config["n_positions"], config["n_positions"])
         self.chunk = min(chunk, self.capacity)
         head_dim = config["n_embd"] // config["n_head"]
@@ -103,8 +102,7 @@ class Generator:
                 t = self.chunk if name == "prefill" else 1
                 specs = (ptir.spec((1, t), "i64"), i64, i64) + (self.cache_type,) * self.n_caches
                 fn = self.model.step
-            flags = IREE_FLAGS if self.target == "llvm-cpu" else ()
-            self.programs[name] = ptir.compile(fn, *specs, target=self.target, flags=flags)
+            self.programs[name] = ptir.compile(fn, *specs, target=self.target, flags=self.flags)
             self.compiles += 1
         return self.programs[name]
 

@@ -166,6 +166,9 @@ class GPT2LMHead(nn.Module):
 class GPT2Family(ModelFamily):
     name = "gpt2"
     kind = "lm"
+    # IREE's stack cap in ptir's defaults (64 KB) is too small for the data-tiled layer norm
+    # of a 128-token prefill chunk at GPT-2 124M's width (74 KB); the worker stacks are larger.
+    iree_flags = ("--iree-llvmcpu-stack-allocation-limit=131072",)
 
     def config(self, size: str = "full", **overrides) -> dict:
         if size not in SIZES:
