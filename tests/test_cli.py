@@ -300,3 +300,12 @@ def test_run_with_an_npy_instead_of_npz(good, tmp_path, capsys):
     p = tmp_path / "in.npy"
     np.save(p, np.zeros(3))
     _run_fails(good, tmp_path, capsys, p, "holds one array; --inputs takes an .npz archive")
+
+
+def test_docs_op_reference_is_generated_from_the_registry(capsys):
+    """docs/ops.md is `ptirc ops --format md`; regenerate it when an op changes."""
+    assert main(["ops", "--format", "md"]) == 0
+    out = capsys.readouterr().out
+    path = os.path.join(os.path.dirname(__file__), "..", "docs", "ops.md")
+    with open(path) as f:
+        assert f.read() == out, "docs/ops.md is stale: run `ptirc ops --format md > docs/ops.md`"
