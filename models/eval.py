@@ -272,7 +272,33 @@ def validate(m: Model, opts: EvalOptions, prof: Profiler) -> Report:
            "ref_absmax": float(np.abs(want).max()), "ok": c.ok}
     error = "" if c.ok else (f"{m.name} on {opts.target}: output out of tolerance (atol {tol.atol:g}, "
                              f"rtol {tol.rtol:g} from {tol.rule}): {c.message}")
-    return Report(f"validate {m.name} on {opts.target}", dict(row, message=c.message), [row], error)
+    rows = [row]
+    if m.family.kind == "lm":
+        check = generation_checks(m, opts, inputs, tol.atol + tol.rtol * row["ref_absmax"])
+        rows.append(check)
+        if not check["ok"] and not error:
+            error = f"{m.name} on {opts.target}: {check['message']}"
+    return Report(f"validate {m.name} on {opts.target}", dict(row, message=c.message, generation=rows[1:]),
+                  rows, error)
+
+
+def generation_checks(m: Model, opts: EvalOptions, inputs, max_diff: float) -> dict:
+    """A language model's generation against torch: greedy tokens with the KV cache equal
+    transformers' greedy tokens over --max-tokens steps, and cached decode gives the logits
+    of full-context recompute (within `max_diff`)."""
+    prompt = [int(t) for t in inputs[0][0][:8]]
+    steps = opts.max_tokens
+    greedy = m.family.check_greedy_vs_torch(m.config, m.weights, prompt, steps, opts.target)
+    cache = m.family.check_cache_vs_recompute(m.config, m.weights, prompt, steps, opts.target)
+    problems = []
+    if greedy["agree"] < steps:
+        problems.append(f"greedy tokens agree with torch for {greedy['agree']} of {steps} steps")
+    if cache["agree"] < steps or cache["max_logit_diff"] > max_diff:
+        problems.append(f"cached decode differs from full recompute (tokens agree for {cache['agree']} of "
+                        f"{steps}; largest logit difference {cache['max_logit_diff']:.3g} > {max_diff:.3g})")
+    return {"model": m.name, "target": opts.target, "check": "generation", "greedy_steps": steps,
+            "greedy_agree": greedy["agree"], "cache_agree": cache["agree"],
+            "cache_max_logit_diff": cache["max_logit_diff"], "ok": not problems, "message": "; ".join(problems)}
 
 
 def trace(m: Model, opts: EvalOptions, prof: Profiler) -> Report:
