@@ -63,7 +63,7 @@ def scale_into_weights(rw, op):
     return None
 
 
-@register_pass("fold-conv-scale", "move a per-channel scale after a conv into its weights (batch norm); "
-               "reassociates", reassociates=True)
+@register_pass("fold-conv-scale", "move a per-channel scale after a conv into its weights (batch norm)",
+               reassociates=True)
 def fold_conv_scale(program):
     return rewrite(program, PATTERNS)
