@@ -66,6 +66,10 @@ for _name, (_fn, _allowed, _what, _doc) in _UNARY.items():
 
 # --- binary ---------------------------------------------------------------------------------------
 
+def _is_float(a: np.ndarray) -> bool:
+    return a.dtype.kind == "f" or a.dtype == dt.bf16.np_dtype   # ml_dtypes' bfloat16 has kind "V"
+
+
 def _int_div(a, b):
     """Integer division truncating toward zero; x/0 is -1 (all ones), as XLA and IREE do."""
     safe = np.where(b == 0, 1, b).astype(a.dtype)
@@ -76,21 +80,21 @@ def _int_div(a, b):
 
 
 def _div(a, b):
-    if a.dtype.kind == "f":
+    if _is_float(a):
         return a / b
     return _int_div(a, b)
 
 
 def _rem(a, b):
     """Remainder with the dividend's sign (C fmod); x rem 0 is x for integers."""
-    if a.dtype.kind == "f":
+    if _is_float(a):
         return np.fmod(a, b)
     safe = np.where(b == 0, 1, b)
     return np.where(b == 0, a, np.fmod(a, safe))
 
 
 def _pow(a, b):
-    if a.dtype.kind == "f":
+    if _is_float(a):
         return np.power(a, b)
     # Integer power: a negative exponent gives 0 except for bases 1 and -1.
     r = np.power(a, np.maximum(b, 0))
