@@ -62,20 +62,22 @@ def compile_vmfb(text: str, flags: list[str], dump: DumpDir | None = None, use_c
         hit = cache.load(k)
         if hit is not None:
             return hit
+    tiled = DATA_TILING in flags
     try:
-        vmfb = _invoke(text, flags, dump)
+        vmfb = _invoke(text, flags, dump, keep_failed=not tiled)
     except CompileError as e:
-        if DATA_TILING not in flags:
+        if not tiled:
             raise
-        warnings.warn(f"IREE failed with data tiling ({e.message.split(';')[0]}); compiling without it",
-                      stacklevel=2)
+        first = e.message.split(" | ")[0].removeprefix("IREE failed to compile the module: ")
+        warnings.warn(f"IREE's data tiling failed on this module ({first}); compiled without it", stacklevel=2)
         vmfb = _invoke(text, [f for f in flags if f != DATA_TILING], dump)
     if cache.enabled():
         cache.store(k, vmfb)
     return vmfb
 
 
-def _invoke(text: str, flags: list[str], dump: DumpDir | None) -> bytes:
+def _invoke(text: str, flags: list[str], dump: DumpDir | None, keep_failed: bool = True) -> bytes:
+    """One iree-compile run; a failure names where the StableHLO was kept (`keep_failed`)."""
     from iree import compiler as ic
 
     extra = list(flags)
@@ -86,8 +88,8 @@ def _invoke(text: str, flags: list[str], dump: DumpDir | None) -> bytes:
     try:
         vmfb = ic.compile_str(text, input_type="stablehlo", target_backends=["llvm-cpu"], extra_args=extra)
     except ic.CompilerToolError as e:
-        raise CompileError(f"IREE failed to compile the module: {_diagnostic(e)}; "
-                           f"the StableHLO is at {_keep(text, dump)}") from None
+        where = f"; the StableHLO is at {_keep(text, dump)}" if keep_failed else ""
+        raise CompileError(f"IREE failed to compile the module: {_diagnostic(e)}{where}") from None
     if dump is not None:
         _adopt_phases(dump, phases, executables, time.perf_counter() - start)
         dump.write("artifact", vmfb, ".vmfb")
