@@ -36,9 +36,13 @@ def test_dynamic_shapes_are_refused_naming_the_op():
     assert e.value.op == "ptir.reshape" and str(e.value.loc).startswith("dyn.ptir:3:")
 
 
-def test_invalid_emitted_stablehlo_names_the_ptir_op(monkeypatch):
-    # A broken rule: the result type is right, but the permutation is not one of rank 2.
+def break_exp(monkeypatch):
+    """A broken rule for exp: the result type is right, but the permutation is not one of rank 2."""
     monkeypatch.setitem(LOWERINGS, "exp", lambda em, op, x: em.hlo("transpose", x, permutation=i64s([0])))
+
+
+def test_invalid_emitted_stablehlo_names_the_ptir_op(monkeypatch):
+    break_exp(monkeypatch)
     with pytest.raises(LoweringError, match="permutation") as e:
         lower(ptir.parse(SQUARE, "sq.ptir"))
     assert e.value.op == "ptir.exp" and str(e.value.loc).startswith("sq.ptir:3:")
@@ -46,7 +50,7 @@ def test_invalid_emitted_stablehlo_names_the_ptir_op(monkeypatch):
 
 def test_the_op_is_named_after_multi_line_ops(monkeypatch):
     # The reduce before it spans several lines (its region): line numbers must still match.
-    monkeypatch.setitem(LOWERINGS, "exp", lambda em, op, x: em.hlo("transpose", x, permutation=i64s([0])))
+    break_exp(monkeypatch)
     prog = ptir.parse("""module {
       func @main(%x: tensor<3x3xf32>) -> tensor<3x3xf32> {
         %0 = ptir.reduce %x {kind = "sum", axes = [1], keepdims = true} : tensor<3x1xf32>
