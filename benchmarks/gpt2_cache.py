@@ -14,9 +14,8 @@ import argparse
 import statistics
 
 import numpy as np
-
-from models.generate import generator
-from models.gpt2 import GPT2, example_prompt
+from ptir.models.generate import generator
+from ptir.models.gpt2 import GPT2, example_prompt
 
 
 def decode_speed(gen, prompt, tokens: int) -> float:

@@ -80,7 +80,7 @@ def inputs_for(program: Program) -> list[np.ndarray]:
 
 def model_case(name: str):
     """A full-size model's forward, its input and its seeded weights."""
-    from models import get_model
+    from ptir.models import get_model
 
     family = get_model(name)
     config = family.config("full")

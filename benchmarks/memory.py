@@ -20,7 +20,7 @@ import tempfile
 CHILD = r"""
 import json, resource, sys
 model, target, weights_path, runs = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
-from models import get_model
+from ptir.models import get_model
 family = get_model(model)
 weights, config = family.load_checkpoint(weights_path)
 x = family.example_inputs(config, 0)

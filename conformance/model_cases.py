@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from functools import cache
 
-from models import MODELS, get_model
+from ptir.models import MODELS, get_model
 
 from .case import Case
 

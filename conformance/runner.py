@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
+from ptir.configs import CONFORMANCE
 
 import ptir
 from ptir.dialect import dtypes as dt
@@ -20,7 +21,7 @@ from .case import Case
 from .tolerance import Rules, compare, load_rules
 
 PIPELINES = {"baseline": (), "optimized": None}   # passes for ptir.compile: none, or the default
-CONFIG = os.path.join(os.path.dirname(__file__), "..", "configs", "conformance.json")
+CONFIG = CONFORMANCE   # the shipped tolerance rules
 TIMED_RUNS = 5
 
 

@@ -139,7 +139,7 @@ def parse_rules(data, source: str = "<rules>") -> Rules:
 
 
 def load_rules(path: str) -> Rules:
-    from ptir.cli.io import read_json
+    from ptir.io import read_json
 
     return parse_rules(read_json(path, ConfigError), path)
 

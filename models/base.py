@@ -18,9 +18,9 @@ from ptir.errors import RunError, UsageError
 
 # name -> "module:attribute"; imported on first use so `ptirc` starts fast.
 _FAMILIES = {
-    "resnet34": "models.resnet:RESNET34",
-    "mobilenet_v2": "models.mobilenet:MOBILENET_V2",
-    "gpt2": "models.gpt2:GPT2",
+    "resnet34": "ptir.models.resnet:RESNET34",
+    "mobilenet_v2": "ptir.models.mobilenet:MOBILENET_V2",
+    "gpt2": "ptir.models.gpt2:GPT2",
 }
 MODELS = tuple(_FAMILIES)
 

@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 
 import numpy as np
+from ptir.configs import CONFORMANCE
 
 import ptir
 from ptir.errors import RunError, UsageError
@@ -29,7 +30,7 @@ from .base import get_model
 from .peers import PEERS as OTHER_PEERS
 
 WORKLOADS = ("validate", "trace", "bench", "run")
-CONFIG = os.path.join(os.path.dirname(__file__), "..", "configs", "conformance.json")
+CONFIG = CONFORMANCE   # the shipped tolerance rules
 
 
 @dataclass
@@ -248,7 +249,7 @@ def tolerance_rules(m: Model, opts: EvalOptions):
     """(want, layer) -> the Tolerance on this target for want's dtype: test `model.NAME` for
     the model's output, `model.NAME.layers` for inner activations (larger values, so larger
     rounding errors).  The rules file is read now, so a bad one fails before anything compiles."""
-    from conformance.tolerance import load_rules
+    from ptir.conformance.tolerance import load_rules
 
     rules = load_rules(opts.tolerances)
     return lambda want, layer=False: rules.lookup(f"model.{m.name}" + ".layers" * layer, opts.target,
@@ -258,7 +259,7 @@ def tolerance_rules(m: Model, opts: EvalOptions):
 # --- workloads -----------------------------------------------------------------------------------
 
 def validate(m: Model, opts: EvalOptions, prof: Profiler) -> Report:
-    from conformance.tolerance import compare
+    from ptir.conformance.tolerance import compare
 
     tolerance = tolerance_rules(m, opts)
     inputs = m.family.example_inputs(m.config, opts.seed, opts.batch)
@@ -304,7 +305,7 @@ def generation_checks(m: Model, opts: EvalOptions, inputs, max_diff: float) -> d
 def trace(m: Model, opts: EvalOptions, prof: Profiler) -> Report:
     """One compiled program returns every tapped layer's output; they are compared in
     forward order with torch's, up to the first one out of tolerance."""
-    from conformance.tolerance import compare
+    from ptir.conformance.tolerance import compare
 
     if not hasattr(m.module, "forward_taps"):
         raise UsageError(f"--workload trace: {m.name} has no layer taps (its ptir module lacks forward_taps)")

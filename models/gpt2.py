@@ -394,7 +394,7 @@ def checked_config(config: dict) -> dict:
 def read_config(config: str | dict) -> dict:
     if isinstance(config, dict):
         return checked_config(config)
-    from ptir.cli.io import read_json
+    from ptir.io import read_json
 
     data = read_json(config, RunError, "config")
     if not isinstance(data, dict):

@@ -30,8 +30,8 @@ def register(sub) -> None:
 
 
 def cmd_conformance(args) -> int:
-    from conformance.runner import CONFIG, PIPELINES, all_cases, failures, report_json, select
-    from conformance.tolerance import load_rules
+    from ptir.conformance.runner import CONFIG, PIPELINES, all_cases, failures, report_json, select
+    from ptir.conformance.tolerance import load_rules
 
     from ..runtime import TARGETS
 
@@ -56,7 +56,7 @@ def cmd_conformance(args) -> int:
 def _run_with_progress(cases, targets, rules, n_pipelines):
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from conformance.runner import run_suite
+    from ptir.conformance.runner import run_suite
 
     total = len(cases) * len(targets) * n_pipelines
     with Progress(TextColumn("conformance"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -72,7 +72,7 @@ def _stderr_console():
 
 
 def _print(results, report, fmt: str) -> None:
-    from conformance.runner import COLUMNS, failures, report_markdown, rows, summary
+    from ptir.conformance.runner import COLUMNS, failures, report_markdown, rows, summary
 
     if fmt == "json":
         json.dump(report, sys.stdout, indent=1)

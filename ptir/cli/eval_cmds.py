@@ -15,8 +15,8 @@ FORMATS = ("table", "json", "csv")
 
 
 def register(sub) -> None:
-    from models import MODELS
-    from models.eval import WORKLOADS
+    from ptir.models import MODELS
+    from ptir.models.eval import WORKLOADS
 
     from ..runtime import TARGETS
 
@@ -62,7 +62,7 @@ OPTION_KEYS = ("model", "workload", "target", "weights", "size", "seed", "batch"
 
 
 def cmd_eval(args) -> int:
-    from models.eval import EvalOptions, evaluate
+    from ptir.models.eval import EvalOptions, evaluate
 
     from ..runtime.profile import Profiler
 
@@ -107,7 +107,7 @@ def cmd_eval(args) -> int:
 def _plot(reports, path: str) -> None:
     import tempfile
 
-    from models.plot import plot_bench
+    from ptir.models.plot import plot_bench
 
     with atomic_output(path, "wb") as f:   # matplotlib writes by name: draw to a temp file, then move
         with tempfile.TemporaryDirectory() as d:
@@ -119,8 +119,8 @@ def _plot(reports, path: str) -> None:
 
 def read_suite(path: str, defaults: dict) -> list:
     """The suite's runs, checked before any starts; each entry's dump goes to its own folder."""
-    from models import get_model
-    from models.eval import EvalOptions
+    from ptir.models import get_model
+    from ptir.models.eval import EvalOptions
 
     suite = read_json(path, UsageError)
     entries = suite.get("runs") if isinstance(suite, dict) else None

@@ -8,7 +8,7 @@ from .io import atomic_output
 
 
 def register(sub) -> None:
-    from models import MODELS
+    from ptir.models import MODELS
 
     p = sub.add_parser(
         "export", help="write a model's weights (a checkpoint, or seeded random ones) as safetensors",
@@ -27,9 +27,9 @@ def register(sub) -> None:
 
 
 def cmd_export(args) -> int:
-    from models import get_model
-    from models.base import checkpoint_bytes
-    from models.eval import progress
+    from ptir.models import get_model
+    from ptir.models.base import checkpoint_bytes
+    from ptir.models.eval import progress
 
     family = get_model(args.model)
     if args.checkpoint:

@@ -48,9 +48,9 @@ def _check_args(args) -> None:
 
 
 def cmd_generate(args) -> int:
-    from models.generate import fitting_capacity, generator
-    from models.gpt2 import GPT2
-    from models.tokenizer import Tokenizer
+    from ptir.models.generate import fitting_capacity, generator
+    from ptir.models.gpt2 import GPT2
+    from ptir.models.tokenizer import Tokenizer
 
     _check_args(args)
     tokenizer = Tokenizer.load(args.tokenizer, args.vocab, args.merges)

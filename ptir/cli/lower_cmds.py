@@ -40,9 +40,9 @@ def register(sub) -> None:
 def cmd_lower(args) -> int:
     import ptir
 
+    from ..dialect.signature import bind_params
     from ..lower_stablehlo import lower, to_vhlo
     from ..passes import DEFAULT_PIPELINE, optimize
-    from ..runtime.backend import bind_params
     from ..weights import load_params
 
     emit = args.emit or EMITS[args.target][0]

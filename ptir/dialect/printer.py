@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import json
 import re
+from typing import TYPE_CHECKING
 
 from . import registry
 from .dtypes import DType
 from .literals import format_dense, format_float
-from .program import Function, Op, Program, Value
+
+if TYPE_CHECKING:   # annotations only: program.py prints itself through this module
+    from .program import Function, Op, Program, Value
 
 VERSION = 1
 _NAME = re.compile(r"^[A-Za-z0-9_.]+$")

@@ -44,7 +44,7 @@ class ParamTransform:
 
     def __call__(self, params: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         """The folded program's weights; RunError if one it needs is missing or mis-shaped."""
-        from ..runtime.backend import check_params
+        from ..dialect.signature import check_params
 
         out = {k: params[k] for k in self.kept if k in params}   # the backend reports missing ones
         if self.names:

@@ -20,9 +20,10 @@ import warnings
 import numpy as np
 
 from ..dialect.program import Function, Program
+from ..dialect.signature import bind_params, check_params, function_from_signature, signature
 from ..errors import CompileError, RunError, UsageError
 from . import cache
-from .backend import Backend, CompileOptions, Executable, bind_params, check_params, function_from_signature, signature
+from .backend import Backend, CompileOptions, Executable
 from .stages import IREE_PHASES, DumpDir
 
 PARAM_SCOPE = "model"

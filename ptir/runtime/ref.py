@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from ..dialect.interpreter import run_function
 from ..dialect.program import Program
-from .backend import Backend, CompileOptions, Executable, check_params, interleave
+from ..dialect.signature import check_params, interleave
+from .backend import Backend, CompileOptions, Executable
 
 
 class RefExecutable(Executable):

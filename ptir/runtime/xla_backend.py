@@ -9,8 +9,9 @@ import time
 import numpy as np
 
 from ..dialect.program import Program
+from ..dialect.signature import bind_params, check_params, interleave
 from ..errors import CompileError, RunError
-from .backend import Backend, CompileOptions, Executable, bind_params, check_params, interleave
+from .backend import Backend, CompileOptions, Executable
 
 
 def _client():

@@ -4,8 +4,8 @@ import json
 
 import numpy as np
 import pytest
-
-from conformance.tolerance import ConfigError, compare, load_rules, parse_rules
+from ptir.configs import CONFORMANCE
+from ptir.conformance.tolerance import ConfigError, compare, load_rules, parse_rules
 
 BASE = {"default": {"atol": 1e-5, "rtol": 1e-5}, "dtypes": {"f16": {"atol": 1e-3, "rtol": 1e-3}}}
 
@@ -95,9 +95,8 @@ def test_invalid_json_has_a_place(tmp_path):
 
 
 def test_committed_config_is_valid_and_explains_itself():
-    import os
 
-    path = os.path.join(os.path.dirname(__file__), "..", "..", "configs", "conformance.json")
+    path = CONFORMANCE
     r = load_rules(path)
     raw = json.load(open(path))["rules"]
     assert all("reason" in x or "xfail" in x for x in raw)

@@ -6,6 +6,7 @@ import os
 
 import numpy as np
 from PIL import Image
+from ptir.configs import SUITES
 
 from ptir.cli import main
 
@@ -113,7 +114,7 @@ def test_suite_runs_every_entry(ptirc, tiny_weights, tmp_path):
 def test_shipped_suites_are_valid():
     from ptir.cli.eval_cmds import read_suite
 
-    root = os.path.join(os.path.dirname(__file__), "..", "..", "configs", "suites")
+    root = SUITES
     for name in os.listdir(root):
         assert read_suite(os.path.join(root, name), {})
 

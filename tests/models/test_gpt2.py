@@ -1,20 +1,20 @@
 """Tiny GPT-2 against HF transformers (computed here, at run time) on every target: logits,
 greedy tokens, KV-cache decode against full recompute, and one compile per program."""
 
-import os
 
 import numpy as np
 import pytest
 import torch
+from ptir.configs import CONFORMANCE
+from ptir.conformance.tolerance import compare, load_rules
+from ptir.models.base import get_model
+from ptir.models.generate import Generator, fitting_capacity, generator, sample
+from ptir.models.gpt2 import GPT2, torch_greedy
 
 import ptir
-from conformance.tolerance import compare, load_rules
-from models.base import get_model
-from models.generate import Generator, fitting_capacity, generator, sample
-from models.gpt2 import GPT2, torch_greedy
 
 TARGETS = ["ref", "llvm-cpu", "xla-cpu"]
-RULES = load_rules(os.path.join(os.path.dirname(__file__), "..", "..", "configs", "conformance.json"))
+RULES = load_rules(CONFORMANCE)
 PROMPT = [7, 300, 42, 5, 99]
 
 

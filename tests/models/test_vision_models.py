@@ -1,18 +1,18 @@
 """Tiny ResNet34 and MobileNetV2 against torchvision on every target, under the
 conformance tolerance rules; the architecture's names, weights and taps."""
 
-import os
 
 import numpy as np
 import pytest
 import torch
+from ptir.configs import CONFORMANCE
+from ptir.conformance.tolerance import compare, load_rules
 
 import ptir
-from conformance.tolerance import compare, load_rules
 
 VISION = ("resnet34", "mobilenet_v2")
 TARGETS = ("ref", "llvm-cpu", "xla-cpu")
-RULES = load_rules(os.path.join(os.path.dirname(__file__), "..", "..", "configs", "conformance.json"))
+RULES = load_rules(CONFORMANCE)
 
 
 def reference(model, x):
@@ -63,8 +63,7 @@ def test_state_dict_names_are_torchvision_names(name, tiny_models):
 def test_full_configs_have_torchvision_shapes():
     """Full size, checked on names and shapes only (no compile): the real architectures."""
     import torchvision
-
-    from models import get_model
+    from ptir.models import get_model
 
     for name, build in (("resnet34", torchvision.models.resnet34), ("mobilenet_v2", torchvision.models.mobilenet_v2)):
         family = get_model(name)

@@ -1,19 +1,13 @@
-"""`pytest conformance --target llvm-cpu [--target xla-cpu ...]`: the suite under pytest,
-one test per case, target and pipeline."""
+"""`pytest tests/conformance --target llvm-cpu [--target xla-cpu ...]`: the conformance
+suite under pytest, one test per case, target and pipeline (options in tests/conftest.py)."""
 
 import pytest
 
 from ptir.runtime import TARGETS
 
 
-def pytest_addoption(parser):
-    parser.addoption("--target", action="append", default=None, choices=list(TARGETS),
-                     help="target to check (repeatable; default: every target)")
-    parser.addoption("--models", action="store_true", help="also check the full models (tiny configs)")
-
-
 def pytest_generate_tests(metafunc):
-    from conformance.runner import PIPELINES, all_cases
+    from ptir.conformance.runner import PIPELINES, all_cases
 
     if "case" not in metafunc.fixturenames:
         return

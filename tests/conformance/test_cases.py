@@ -1,9 +1,8 @@
 """Each case against torch, on each target and pipeline, under configs/conformance.json."""
 
 import pytest
-
-from conformance.runner import CONFIG, run_case, run_error_case
-from conformance.tolerance import load_rules
+from ptir.conformance.runner import CONFIG, run_case, run_error_case
+from ptir.conformance.tolerance import load_rules
 
 RULES = load_rules(CONFIG)
 
