@@ -25,6 +25,7 @@ from ptir.configs import CONFORMANCE
 import ptir
 from ptir.errors import RunError, UsageError
 from ptir.runtime.profile import Profiler
+from ptir.runtime.stages import CompileJob, DumpDir, Observer
 
 from .base import get_model
 from .peers import PEERS as OTHER_PEERS
@@ -114,12 +115,11 @@ def progress(what: str):
     console.print(f"[dim]{what}: {time.perf_counter() - start:.1f} s[/dim]", highlight=False)
 
 
-_IREE_THREADS: list[int | None] = []   # the worker count IREE's device was set up with, once per process
-
-
 def set_threads(threads: int | None) -> dict[str, str]:
     """Use `threads` threads where each implementation lets us; says how, per implementation."""
     import torch
+
+    from ptir.runtime.iree_backend import set_task_workers
 
     if threads is not None:
         if threads < 1:
@@ -127,18 +127,7 @@ def set_threads(threads: int | None) -> dict[str, str]:
         torch.set_num_threads(threads)
     how = {"torch": f"torch.set_num_threads({torch.get_num_threads()})",
            "xla-cpu": "XLA's own thread pool (not settable per process)", "ref": "numpy"}
-    if not _IREE_THREADS:
-        from ptir.runtime.iree_backend import _Runtime
-
-        # IREE reads the flag when it makes its local-task device: only a setting made
-        # before that (the first, in this process) holds.
-        made = "local-task" in _Runtime.devices
-        if threads and not made:
-            import iree.runtime as rt
-
-            rt.flags.parse_flags(f"--task_topology_group_count={threads}")
-        _IREE_THREADS.append(None if made else threads)
-    n = _IREE_THREADS[0]
+    n = set_task_workers(threads)
     how["llvm-cpu"] = f"IREE local-task, {n} workers" if n else "IREE local-task, default workers (one per core)"
     return how
 
@@ -168,40 +157,36 @@ def _load_model(opts: EvalOptions) -> Model:
     return Model(family, config, weights, family.bind(config, weights))
 
 
-class _Timed:
-    """A compiled function whose calls the profiler records; otherwise the same object."""
+class CompileProgress(Observer):
+    """A spinner while each compile runs, then one line with its time (progress)."""
 
-    def __init__(self, compiled, call):
-        self._compiled, self._call = compiled, call
+    def compile_started(self, job: CompileJob) -> None:
+        self._step = progress(f"compiling {job.name} for {job.target}")
+        self._step.__enter__()
 
-    def __call__(self, *arrays):
-        return self._call(*arrays)
-
-    def __getattr__(self, name):
-        return getattr(self._compiled, name)
+    def compile_finished(self, job: CompileJob, ok: bool) -> None:
+        self._step.__exit__(None, None, None)
 
 
-@contextmanager
-def observed_compiles(prof: Profiler, target: str, dump_dir: str | None):
-    """Inside the block every ptir.compile is profiled stage by stage, returns a function
-    whose calls are profiled, and dumps into `dump_dir` (the first one) or `dump_dir/compile-N`."""
-    original = ptir.compile
-    count = [0]
+class DumpEach(Observer):
+    """Dumps every compile: the first into `root`, the N-th into `root/compile-N`."""
 
-    def compile(program, *specs, **kwargs):
-        count[0] += 1
-        if dump_dir and "dump_dir" not in kwargs:
-            kwargs["dump_dir"] = dump_dir if count[0] == 1 else os.path.join(dump_dir, f"compile-{count[0]}")
-        name, on = getattr(program, "__name__", "main"), kwargs.get("target", target)
-        with progress(f"compiling {name} for {on}"), prof.compiling(on):
-            compiled = original(program, *specs, **kwargs)
-        return _Timed(compiled, prof.calls(compiled, f"{name}@{on}"))
+    wants_files = True
 
-    ptir.compile = compile
-    try:
-        yield
-    finally:
-        ptir.compile = original
+    def __init__(self, root: str):
+        self.root, self.count, self.current = root, 0, None
+
+    def compile_started(self, job: CompileJob) -> None:
+        self.count += 1
+        self.current = DumpDir(self.root if self.count == 1 else os.path.join(self.root, f"compile-{self.count}"))
+
+    def stage(self, job: CompileJob, event) -> None:
+        self.current.stage(job, event)
+
+
+def observers(prof: Profiler, dump_dir: str | None) -> list[Observer]:
+    """What watches every compile of a workload: the profiler, progress, and dumps."""
+    return [prof, CompileProgress(), *((DumpEach(dump_dir),) if dump_dir else ())]
 
 
 def compile_forward(m: Model, fn, inputs, opts: EvalOptions, **options):
@@ -473,7 +458,7 @@ def evaluate(opts: EvalOptions, prof: Profiler | None = None) -> Report:
     if opts.workload != "bench":
         set_threads(opts.threads)
     model = load_model(opts)
-    with observed_compiles(prof, opts.target, opts.dump_dir):
+    with ptir.observing(*observers(prof, opts.dump_dir)):
         return WORKLOAD_FNS[opts.workload](model, opts, prof)
 
 

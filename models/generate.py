@@ -161,7 +161,7 @@ class Generator:
         # The caches stay on the device between steps (IREE even updates them in place): only
         # the token ids go in and the logits come out through host memory.  (device_caches =
         # False makes every step copy them out and in, for benchmarks/gpt2_cache.py.)
-        exe = self.program(name).executable
+        exe = self.program(name)
         logits, *caches = exe.device_call(ids, np.int64(begin), np.int64(len(chunk) - 1), *self.caches)
         self.caches = caches if self.device_caches else [exe.to_host(c) for c in caches]
         return exe.to_host(logits)[0]

@@ -38,11 +38,11 @@ def register(sub) -> None:
 
 
 def cmd_lower(args) -> int:
-    import ptir
-
+    """One run of the compile pipeline: to the target's artifact for --emit vmfb, to
+    portable StableHLO otherwise; --dump-dir records the stages that ran."""
     from ..dialect.signature import bind_params
-    from ..lower_stablehlo import lower, to_vhlo
-    from ..passes import DEFAULT_PIPELINE, optimize
+    from ..lower_stablehlo import to_vhlo
+    from ..pipeline import compile
     from ..weights import load_params
 
     emit = args.emit or EMITS[args.target][0]
@@ -54,24 +54,18 @@ def cmd_lower(args) -> int:
     if args.iree_flag and args.target != "llvm-cpu":
         raise UsageError("--iree-flag applies only to --target llvm-cpu")
     program = load_program(args.file)
-    fn = program.entry(args.entry)
     weights = load_params(args.params) if args.params else None
     if weights is not None and not args.embed_params:
-        bind_params(fn, weights)   # catch a missing or mis-shaped weight now, not at run time
-        weights = None
-    pipeline = () if args.O0 else DEFAULT_PIPELINE
-    payload = None
-    if emit == "vmfb" or args.dump_dir:   # with a dump, run the target's compiler so it shows its stages
-        target_options = dict(flags=args.iree_flag, cpu=args.cpu, embed_params=args.embed_params) \
-            if args.target == "llvm-cpu" else {}
-        compiled = ptir.compile(program, target=args.target, entry=args.entry, params=weights,
-                                dump_dir=args.dump_dir, passes=pipeline, **target_options)
-        payload = compiled.executable.vmfb if emit == "vmfb" else None
-    if payload is None:
-        if pipeline:
-            program, weights = optimize(program, weights, pipeline, entry=args.entry)
-        text = lower(program, entry=args.entry, params=weights,
-                     params_mode="constants" if args.embed_params else "arguments").text
+        bind_params(program.entry(args.entry), weights)   # a missing or mis-shaped weight fails now
+        weights = None                                   # ... but they are bound at run time
+    options = dict(flags=args.iree_flag, cpu=args.cpu) if args.target == "llvm-cpu" else {}
+    compiled = compile(program, target=args.target, entry=args.entry, params=weights, dump_dir=args.dump_dir,
+                       passes=() if args.O0 else None, until=None if emit == "vmfb" else "stablehlo",
+                       embed_params=args.embed_params, **options)
+    if emit == "vmfb":
+        payload = compiled.artifact.data
+    else:
+        text = compiled.lowered.text
         payload = to_vhlo(text) if emit == "vhlo" else text.encode()
     with atomic_output(args.output, "wb") as f:
         f.write(payload)

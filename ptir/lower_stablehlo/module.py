@@ -25,6 +25,7 @@ class LoweredModule:
     params: list[str] = field(default_factory=list)             # ptir.param names used, in order
     module_name: str = "module"                                 # IREE's name for the module (ctx.modules.<name>)
     params_mode: str = "arguments"
+    function: Function | None = None                            # the PTIR entry function it lowers
 
 
 def lower(program: Program, entry: str = "main", params_mode: str = "arguments", params=None,
@@ -71,7 +72,7 @@ def lower(program: Program, entry: str = "main", params_mode: str = "arguments",
     text = "\n".join([*header, *em.lines, "  }", "}", ""])
     verify_mlir(text, em.line_owner)
     return LoweredModule(text, "main", list(args), [a.param for a in fn.args if a.param is not None], name,
-                         params_mode)
+                         params_mode, fn)
 
 
 def _lower_op(em: Emitter, op: Op, operands: list[V]) -> list[V]:

@@ -13,20 +13,20 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import tempfile
-import time
 import warnings
 
 import numpy as np
 
-from ..dialect.program import Function, Program
+from ..dialect.program import Function
 from ..dialect.signature import bind_params, check_params, function_from_signature, signature
 from ..errors import CompileError, RunError, UsageError
+from ..lower_stablehlo.module import PARAM_SCOPE, LoweredModule
 from . import cache
-from .backend import Backend, CompileOptions, Executable
-from .stages import IREE_PHASES, DumpDir
+from .backend import Artifact, Backend, CompileOptions, Emit, Executable, no_emit
+from .stages import IREE_PHASES, StageEvent, Timer
 
-PARAM_SCOPE = "model"
 # Chosen by measurement (benchmarks/iree_flags.py; numbers in docs/lowering.md): data
 # tiling with ukernels made matmuls ~18% faster and left convolutions alone; O3 without
 # data tiling made a 3x3 convolution slower.  The larger stack limit is needed by
@@ -51,49 +51,56 @@ def iree_flags(options: CompileOptions) -> list[str]:
 DATA_TILING = "--iree-opt-data-tiling"
 
 
-def compile_vmfb(text: str, flags: list[str], dump: DumpDir | None = None, use_cache: bool = True) -> bytes:
-    """StableHLO text to .vmfb bytes through the cache; with `dump`, all phases are written.
+def compile_vmfb(text: str, flags: list[str], emit: Emit = no_emit, scratch: str | None = None,
+                 use_cache: bool = True) -> bytes:
+    """StableHLO text to .vmfb bytes through the cache.  With `scratch` (a folder), IREE
+    writes its phases and executables there and each is reported through `emit`; such a
+    compile bypasses the cache, since a cached artifact has no phases to show.
 
     IREE 3.13's data tiling fails on some modules (e.g. an i1 mask argument selecting on a
     matmul result: "linalg.pack op expected padding_value has 'i8' but got 'i1'"); such a
     module is compiled again without data tiling, with a warning, rather than not at all.
+    Raises CompileError with IREE's first diagnostics and where the StableHLO was kept.
     """
     k = cache.key(text, "llvm-cpu", "\0".join(flags), compiler_version())
-    if use_cache and dump is None and cache.enabled():
+    if use_cache and scratch is None and cache.enabled():
         hit = cache.load(k)
         if hit is not None:
             return hit
     tiled = DATA_TILING in flags
     try:
-        vmfb = _invoke(text, flags, dump, keep_failed=not tiled)
+        vmfb = _invoke(text, flags, emit, scratch, keep_failed=not tiled)
     except CompileError as e:
         if not tiled:
             raise
         first = e.message.split(" | ")[0].removeprefix("IREE failed to compile the module: ")
         warnings.warn(f"IREE's data tiling failed on this module ({first}); compiled without it", stacklevel=2)
-        vmfb = _invoke(text, [f for f in flags if f != DATA_TILING], dump)
+        vmfb = _invoke(text, [f for f in flags if f != DATA_TILING], emit, scratch)
     if cache.enabled():
         cache.store(k, vmfb)
     return vmfb
 
 
-def _invoke(text: str, flags: list[str], dump: DumpDir | None, keep_failed: bool = True) -> bytes:
+def _invoke(text: str, flags: list[str], emit: Emit, scratch: str | None, keep_failed: bool = True) -> bytes:
     """One iree-compile run; a failure names where the StableHLO was kept (`keep_failed`)."""
     from iree import compiler as ic
 
     extra = list(flags)
-    if dump is not None:
-        phases, executables = dump.scratch("phases"), dump.scratch("executables")
+    if scratch is not None:
+        phases, executables = os.path.join(scratch, "phases"), os.path.join(scratch, "executables")
+        for d in (phases, executables):
+            shutil.rmtree(d, ignore_errors=True)   # a retry without data tiling starts clean
+            os.makedirs(d)
         extra += [f"--dump-compilation-phases-to={phases}", f"--iree-hal-dump-executable-files-to={executables}"]
-    start = time.perf_counter()
+    timer = Timer()
     try:
         vmfb = ic.compile_str(text, input_type="stablehlo", target_backends=["llvm-cpu"], extra_args=extra)
     except ic.CompilerToolError as e:
-        where = f"; the StableHLO is at {_keep(text, dump)}" if keep_failed else ""
+        where = f"; the StableHLO is at {_keep(text)}" if keep_failed else ""
         raise CompileError(f"IREE failed to compile the module: {_diagnostic(e)}{where}") from None
-    if dump is not None:
-        _adopt_phases(dump, phases, executables, time.perf_counter() - start)
-        dump.write("artifact", vmfb, ".vmfb")
+    emit(StageEvent("iree.compile", seconds=timer.seconds, start=timer.start))
+    if scratch is not None:
+        _emit_phases(emit, phases, executables)
     return vmfb
 
 
@@ -108,24 +115,21 @@ def _diagnostic(e) -> str:
     return " | ".join(errors[:3])[:1500]
 
 
-def _keep(text: str, dump: DumpDir | None) -> str:
-    if dump is not None:
-        return os.path.join(dump.path, next(e["file"] for e in dump.entries if e["stage"] == "stablehlo"))
+def _keep(text: str) -> str:
+    """The failed StableHLO in a temporary file, for the user to look at or report."""
     fd, path = tempfile.mkstemp(prefix="ptir-failed-", suffix=".stablehlo.mlir")
     with os.fdopen(fd, "w") as f:
         f.write(text)
     return path
 
 
-def _adopt_phases(dump: DumpDir, phases: str, executables: str, seconds: float) -> None:
+def _emit_phases(emit: Emit, phases: str, executables: str) -> None:
     files = sorted(os.listdir(phases))
-    dump.time("iree.compile", seconds)
     for phase in IREE_PHASES:
         match = next((f for f in files if f.endswith(f".{phase}.mlir")), None)
         if match is not None:
-            dump.adopt(f"iree.{phase}", os.path.join(phases, match), ".mlir")
-    dump.adopt("iree.executables", executables)
-    os.rmdir(phases) if not os.listdir(phases) else None
+            emit(StageEvent(f"iree.{phase}", path=os.path.join(phases, match), ext=".mlir"))
+    emit(StageEvent("iree.executables", path=executables))
 
 
 class _Runtime:
@@ -147,11 +151,31 @@ class _Runtime:
         return cls.instance, cls.devices[driver]
 
 
+_WORKERS: list[int | None] = []   # the local-task worker count, fixed by the first call in a process
+
+
+def set_task_workers(threads: int | None) -> int | None:
+    """Ask for `threads` workers in IREE's local-task device; the count in effect
+    (None: IREE's default, one per core).  IREE reads the setting when it creates the
+    device, so only the first call in a process, made before any llvm-cpu run, counts."""
+    if not _WORKERS:
+        made = "local-task" in _Runtime.devices
+        if threads and not made:
+            import iree.runtime as rt
+
+            rt.flags.parse_flags(f"--task_topology_group_count={threads}")
+        _WORKERS.append(None if made else threads)
+    return _WORKERS[0]
+
+
 class IreeExecutable(Executable):
+    """A .vmfb loaded into IREE's runtime (`local-task` runs on a thread pool)."""
+
     def __init__(self, fn: Function, vmfb: bytes, weights: dict[str, np.ndarray] | None,
                  driver: str = "local-task"):
         super().__init__(fn)
         self.vmfb = vmfb
+        self.artifact = Artifact("vmfb", vmfb, ".vmfb")
         # A module whose weights are not bound yet can still be written out (ptirc lower);
         # it is loaded when it can run.
         self.invoker = None if fn.params and weights is None else self._load(weights, driver)
@@ -196,27 +220,25 @@ class IreeExecutable(Executable):
 
 
 class IreeBackend(Backend):
+    """IREE's llvm-cpu target: a .vmfb for this host's CPU (or `options.cpu`)."""
+
     name = "llvm-cpu"
 
-    def compile(self, program: Program, options: CompileOptions | None = None) -> IreeExecutable:
-        from ..lower_stablehlo import lower
-
-        options = options or CompileOptions()
-        fn = program.entry(options.entry)
-        # Without weights the module still compiles (they are bound at run time), unless
-        # they are to be embedded.
-        weights = bind_params(fn, options.params) if options.params or options.embed_params else None
-        mode = "constants" if options.embed_params else "globals"
-        start = time.perf_counter()
+    def lowering(self, fn: Function, options: CompileOptions) -> dict:
+        """Weights as IREE named parameters (or constants with embed_params), and the
+        entry's signature in IREE's reflection so the .vmfb runs without the source."""
         sig = signature(fn, with_params=not options.embed_params)
-        lowered = lower(program, entry=options.entry, params_mode=mode, params=weights,
-                        reflection={"ptir.signature": json.dumps(sig)})
-        dump = options.dump
-        if dump is not None:
-            dump.write("stablehlo", lowered.text, ".mlir", time.perf_counter() - start)
-        vmfb = compile_vmfb(lowered.text, iree_flags(options), dump, options.cache)
+        return {"params_mode": "constants" if options.embed_params else "globals",
+                "reflection": {"ptir.signature": json.dumps(sig)}}
+
+    def compile(self, module: LoweredModule, options: CompileOptions, emit: Emit = no_emit) -> IreeExecutable:
+        """The .vmfb of `module`, loaded with the weights of `options.params` when given
+        (without them it can still be written out and run later with --params)."""
+        fn = module.function
+        weights = bind_params(fn, options.params) if options.params and not options.embed_params else None
+        vmfb = compile_vmfb(module.text, iree_flags(options), emit, options.scratch, options.cache)
         if options.embed_params:
-            fn = function_from_signature(sig)
+            fn = function_from_signature(signature(fn, with_params=False))
         return IreeExecutable(fn, vmfb, weights, options.driver)
 
 

@@ -1,26 +1,25 @@
 """Where the time goes: spans per stage and per compiled call, as tables or a Chrome trace.
 
     prof = Profiler()
-    with prof.compiling("llvm-cpu"):          # tracing, passes, lowering and the target's compiler
+    with ptir.pipeline.observing(prof):       # every compile and call inside is recorded
         f = ptir.compile(fn, spec, target="llvm-cpu")
-    f = prof.calls(f, "main")                 # every call becomes a span of phase "run"
+        f(x)
     prof.stage_rows(); prof.call_rows(); prof.chrome_trace()
 
-Spans are named by the stages of stages.py (`ptir`, `passes`, `stablehlo`, `iree.compile`,
-...) and grouped in phases: trace, passes, lower, compile, run.  A span's self time
-excludes the spans inside it, so the stage table adds up to the wall time.
+The profiler is an Observer of the compile pipeline: spans are the stages of stages.py
+(`ptir`, `pass.cse`, `stablehlo`, `iree.compile`, ...) grouped in phases (trace,
+passes, lower, compile, run), and the calls of compiled functions (`call NAME@TARGET`).
+Stages do not overlap, so the stage table adds up to the compile time.
 """
 
 from __future__ import annotations
 
 import statistics
 import time
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass
 
-PHASES = ("trace", "passes", "lower", "compile", "run")
-# the span around the target's own compiler, by target (named as in stages.py where it has a name)
-COMPILE_STAGE = {"llvm-cpu": "iree.compile", "xla-cpu": "xla.compile", "ref": "ref.compile"}
+from .stages import PHASES, CompileJob, Observer, StageEvent
 
 
 @dataclass
@@ -37,7 +36,10 @@ class Span:
         return self.seconds - self.children
 
 
-class Profiler:
+class Profiler(Observer):
+    """Records spans: stages of every compile it observes, calls of compiled functions,
+    and blocks timed with `span`."""
+
     def __init__(self):
         self.origin = time.perf_counter()
         self.spans: list[Span] = []
@@ -46,6 +48,7 @@ class Profiler:
 
     @contextmanager
     def span(self, name: str, phase: str):
+        """Time the block as a span `name` of `phase` (nested spans count as its children)."""
         s = Span(name, phase, time.perf_counter() - self.origin, depth=len(self._open))
         self._open.append(s)
         try:
@@ -57,46 +60,32 @@ class Profiler:
                 self._open[-1].children += s.seconds
             self.spans.append(s)
 
-    @contextmanager
-    def wrapping(self, owner, attr: str, name: str, phase: str):
-        """Time every call of `owner.attr` (a module function looked up at call time) while
-        the block runs: how the stages inside ptir.compile are timed from outside it."""
-        original = getattr(owner, attr)
+    def stage(self, job: CompileJob, event: StageEvent) -> None:
+        """A timed stage becomes a span; outputs without a time (IREE's phases) do not."""
+        if event.seconds is not None:
+            start = (event.start if event.start is not None else time.perf_counter() - event.seconds) - self.origin
+            self._record(Span(event.stage, event.phase, start, event.seconds, depth=len(self._open)))
 
-        def timed(*args, **kwargs):
-            with self.span(name, phase):
-                return original(*args, **kwargs)
-
-        setattr(owner, attr, timed)
-        try:
-            yield
-        finally:
-            setattr(owner, attr, original)
-
-    @contextmanager
-    def compiling(self, target: str):
-        """A `ptir.compile` call: tracing a function as `ptir`, the optimizer as `passes`,
-        lowering as `stablehlo`, and the rest (the target's compiler, loading) as its
-        compile stage."""
-        import ptir.functional.tracing
-        import ptir.lower_stablehlo
-        import ptir.passes
-
-        with ExitStack() as stack:
-            stack.enter_context(self.span(COMPILE_STAGE.get(target, f"{target}.compile"), "compile"))
-            stack.enter_context(self.wrapping(ptir.functional.tracing, "capture", "ptir", "trace"))
-            stack.enter_context(self.wrapping(ptir.passes, "optimize", "passes", "passes"))
-            stack.enter_context(self.wrapping(ptir.lower_stablehlo, "lower", "stablehlo", "lower"))
-            yield
+    def called(self, job: CompileJob, start: float, seconds: float) -> None:
+        name = f"call {job.name}@{job.target}"
+        self._calls.add(name)
+        self._record(Span(name, "run", start - self.origin, seconds, depth=len(self._open)))
 
     def calls(self, fn, name: str):
-        """`fn` with each call recorded as a span `call <name>` of phase run."""
+        """`fn` with each call recorded as a span `call <name>` of phase run (for
+        callables that are not compiled by the pipeline, e.g. a peer's)."""
         self._calls.add(f"call {name}")
 
         def timed(*args):
             with self.span(f"call {name}", "run"):
                 return fn(*args)
         return timed
+
+    def _record(self, s: Span) -> None:
+        """A finished span from outside a `span` block: it is a child of the open one."""
+        if self._open:
+            self._open[-1].children += s.seconds
+        self.spans.append(s)
 
     def phase_seconds(self, phases=PHASES) -> dict[str, float]:
         """Self time per phase."""

@@ -5,10 +5,12 @@ from __future__ import annotations
 from ..dialect.interpreter import run_function
 from ..dialect.program import Program
 from ..dialect.signature import check_params, interleave
-from .backend import Backend, CompileOptions, Executable
+from .backend import Backend, CompileOptions, Emit, Executable, no_emit
 
 
 class RefExecutable(Executable):
+    """The entry function run op by op by the numpy reference interpreter."""
+
     def __init__(self, fn, weights):
         super().__init__(fn)
         self.weights = weights
@@ -18,9 +20,12 @@ class RefExecutable(Executable):
 
 
 class RefBackend(Backend):
-    name = "ref"
+    """The `ref` target: no lowering; the PTIR program is the executable."""
 
-    def compile(self, program: Program, options: CompileOptions | None = None) -> RefExecutable:
-        options = options or CompileOptions()
-        fn = program.entry(options.entry)
+    name = "ref"
+    lowers = False
+
+    def compile(self, module: Program, options: CompileOptions, emit: Emit = no_emit) -> RefExecutable:
+        """The entry of `module` bound to its weights (RunError for a missing or mis-shaped one)."""
+        fn = module.entry(options.entry)
         return RefExecutable(fn, check_params(fn, options.params))

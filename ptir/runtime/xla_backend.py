@@ -4,14 +4,13 @@ ordinary arguments of @main, placed on the device once at compile time."""
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 
-from ..dialect.program import Program
 from ..dialect.signature import bind_params, check_params, interleave
 from ..errors import CompileError, RunError
-from .backend import Backend, CompileOptions, Executable
+from ..lower_stablehlo.module import LoweredModule
+from .backend import Backend, CompileOptions, Emit, Executable, no_emit
+from .stages import StageEvent, Timer
 
 
 def _client():
@@ -26,6 +25,8 @@ def _client():
 
 
 class XlaExecutable(Executable):
+    """A loaded XLA executable; its weights stay on the device between calls."""
+
     def __init__(self, fn, loaded, weights):
         super().__init__(fn)
         self.loaded = loaded
@@ -53,33 +54,31 @@ class XlaExecutable(Executable):
         return np.array(value, copy=True)
 
     def optimized_hlo(self) -> str:
+        """XLA's HLO after its optimization passes, as text."""
         return "\n\n".join(m.to_string() for m in self.loaded.hlo_modules())
 
 
 class XlaBackend(Backend):
+    """XLA's CPU compiler through JAX's PJRT client; weights are ordinary arguments."""
+
     name = "xla-cpu"
 
-    def compile(self, program: Program, options: CompileOptions | None = None) -> XlaExecutable:
+    def compile(self, module: LoweredModule, options: CompileOptions, emit: Emit = no_emit) -> XlaExecutable:
+        """Compile and load `module`; weights in `options.params` go to the device once.
+        Raises CompileError with XLA's message when XLA rejects the module."""
         import jax
         from jaxlib import xla_client as xc
 
-        from ..lower_stablehlo import lower
-
-        options = options or CompileOptions()
-        fn = program.entry(options.entry)
-        start = time.perf_counter()
-        lowered = lower(program, entry=options.entry, params_mode="arguments")
-        if options.dump is not None:
-            options.dump.write("stablehlo", lowered.text, ".mlir", time.perf_counter() - start)
+        fn = module.function
         backend, device = _client()
-        start = time.perf_counter()
+        timer = Timer()
         try:
-            loaded = backend.compile_and_load(lowered.text, xc.DeviceList((device,)), xc.CompileOptions())
+            loaded = backend.compile_and_load(module.text, xc.DeviceList((device,)), xc.CompileOptions())
         except Exception as e:
             raise CompileError(f"XLA failed to compile the module: {str(e).strip()[:1500]}") from None
+        emit(StageEvent("xla.compile", seconds=timer.seconds, start=timer.start))
         exe = XlaExecutable(fn, loaded, None)
-        if options.dump is not None:
-            options.dump.write("xla.hlo", exe.optimized_hlo(), ".txt", time.perf_counter() - start)
+        emit(StageEvent("xla.hlo", exe.optimized_hlo(), ".txt"))
         if fn.params and options.params:
             exe.weights = [jax.device_put(w, device) for w in bind_params(fn, options.params).values()]
         elif not fn.params:
