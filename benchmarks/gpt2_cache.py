@@ -14,6 +14,7 @@ import argparse
 import statistics
 
 import numpy as np
+
 from ptir.models.generate import generator
 from ptir.models.gpt2 import GPT2, example_prompt
 

@@ -68,3 +68,12 @@ def permutation_rows(shape, dtype="i64"):
         return np.stack([rng.permutation(shape[-1]) for _ in range(rows)]).reshape(shape).astype(
             _np_dtype(dtype))
     return make
+
+
+def to_torch(x: np.ndarray):
+    """A numpy array as a torch tensor of the same dtype (bf16 included)."""
+    import torch
+
+    if x.dtype == dt.bf16.np_dtype:   # torch cannot read ml_dtypes' bfloat16: go through f32 (exact)
+        return torch.from_numpy(x.astype(np.float32)).to(torch.bfloat16)
+    return torch.from_numpy(np.ascontiguousarray(x))

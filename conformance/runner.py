@@ -11,13 +11,13 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
-from ptir.configs import CONFORMANCE
 
 import ptir
+from ptir.configs import CONFORMANCE
 from ptir.dialect import dtypes as dt
 from ptir.errors import PtirError
 
-from .case import Case
+from .case import Case, to_torch
 from .tolerance import Rules, compare, load_rules
 
 PIPELINES = {"baseline": (), "optimized": None}   # passes for ptir.compile: none, or the default
@@ -68,14 +68,6 @@ def _median_ms(fn, *args) -> float:
         fn(*args)
         times.append(time.perf_counter() - start)
     return statistics.median(times) * 1e3
-
-
-def to_torch(x: np.ndarray):
-    import torch
-
-    if x.dtype == dt.bf16.np_dtype:   # torch cannot read ml_dtypes' bfloat16: go through f32 (exact)
-        return torch.from_numpy(x.astype(np.float32)).to(torch.bfloat16)
-    return torch.from_numpy(np.ascontiguousarray(x))
 
 
 def torch_reference(case: Case, inputs: list[np.ndarray]):

@@ -20,7 +20,7 @@ import numpy as np
 import ptir.functional as F
 import ptir.nn as nn
 from ptir.errors import PtirError, RunError
-from ptir.functional.tracing import iota, reshape, transpose
+from ptir.functional.core import iota, reshape, transpose
 
 from .base import ModelFamily, read_checkpoint
 

@@ -15,7 +15,7 @@ import numpy as np
 import ptir.functional as F
 import ptir.nn as nn
 from ptir.errors import RunError, UsageError
-from ptir.functional.tracing import reshape, transpose
+from ptir.functional.core import reshape, transpose
 
 from .base import ModelFamily, read_checkpoint
 

@@ -11,7 +11,7 @@ from .dialect import Builder, Program, TensorType, tensor
 from .dialect import parse as _parse
 from .dialect import verify as _verify
 from .errors import PtirError
-from .functional.tracing import Tensor, spec, trace
+from .functional import Tensor, spec, trace
 from .pipeline import Compiled, compile, observing
 
 __all__ = ["parse", "verify", "compile", "Program", "Builder", "TensorType", "tensor", "PtirError"]

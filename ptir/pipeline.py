@@ -165,7 +165,7 @@ class _Run:
 
     def capture(self, program, specs, params):
         """Stage `ptir`: trace a callable (or take the Program), load weights, verify."""
-        from .functional.tracing import capture
+        from .functional.capture import capture
 
         timer = Timer()
         if not isinstance(program, Program):

@@ -92,6 +92,7 @@ class Program:
     source: str | None = None   # the file it came from, for messages
 
     def entry(self, name: str = "main") -> Function:
+        """The function @`name`; PtirError listing the module's functions if there is none."""
         if name not in self.functions:
             known = ", ".join("@" + n for n in self.functions) or "none"
             raise PtirError(f"no function @{name} in the module (functions: {known})")
@@ -148,5 +149,6 @@ class Builder:
         return op.results[0] if opdef.num_results == 1 else tuple(op.results)
 
     def ret(self, *values: Value) -> None:
+        """End the function: it returns `values`, and its result types become theirs."""
         self.function.results = list(values)
         self.function.result_types = [v.type for v in values]

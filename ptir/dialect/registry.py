@@ -38,11 +38,41 @@ class Attr:
         return self.default(ins) if callable(self.default) else self.default
 
 
+@dataclass(frozen=True)
+class Check:
+    """What the tests generated for an op need to know (ptir.conformance.families runs
+    them: print/parse round trip, verifier, reference against the oracle, lowering on
+    every target, conformance against torch).
+
+    oracle     the torch function with the op's meaning, by name ("torch.exp") so the
+               dialect needs no torch, or a callable; called on torch tensors of the operands
+    dtypes     every dtype the type rule accepts (the verifier family checks exactly these)
+    compare    the dtypes the numeric families run on (float ones draw from `domain`,
+               integers from [-50, 50), i1 from coin flips)
+    domain     float inputs: uniform in [lo, hi), one (lo, hi) for all operands or one
+               per operand; where the op is defined and the oracle means the same
+    specials   also feed NaN, +-inf and +-0 (only where oracle and op agree on them)
+    tolerance  "exact" (correctly rounded or exact) or "transcendental" (approximated
+               within a few ulp); the numbers and their reasons are in conformance/records.py
+    """
+
+    oracle: str | Callable
+    dtypes: tuple[str, ...]
+    compare: tuple[str, ...] = ("f32", "f16", "bf16")
+    domain: tuple = (-4.0, 4.0)
+    specials: bool = True
+    tolerance: str = "exact"
+
+    def domains(self, n: int) -> list[tuple[float, float]]:
+        """The (lo, hi) float input range of each of `n` operands."""
+        return list(self.domain) if isinstance(self.domain[0], tuple) else [self.domain] * n
+
+
 TypeRule = Callable[[list[TensorType], dict, "list[TensorType] | None"], list[TensorType]]
 Reference = Callable[[list[np.ndarray], dict, list[TensorType]], Any]
 
 
-@dataclass
+@dataclass(eq=False)   # hashed by identity: tables such as the lowering rules are keyed by the OpDef
 class OpDef:
     name: str                         # without the `ptir.` prefix
     operands: tuple[str, ...]         # a trailing "..." marks the last as variadic
@@ -53,6 +83,7 @@ class OpDef:
     result_given: bool = False        # the result type is an input (reshape, cast, ...)
     traits: frozenset[str] = field(default_factory=frozenset)
     doc: str = ""
+    check: Check | None = None        # what generated tests need (None: the op's tests are written by hand)
 
     @property
     def full_name(self) -> str:
@@ -70,16 +101,27 @@ OPS: dict[str, OpDef] = {}
 
 
 def define(name: str, operands, rule: TypeRule, reference: Reference, *, attrs=(), num_results=1,
-           result_given=False, traits=(), doc="") -> OpDef:
+           result_given=False, traits=(), doc="", check: Check | None = None) -> OpDef:
+    """Register op `name` (without the `ptir.` prefix) and return its OpDef; ValueError
+    if the name is taken.  `operands` names them (a trailing "..." makes the last one
+    variadic); `rule(in_types, attrs, out_types)` gives the result types or raises
+    TypeRuleError; `reference(arrays, attrs, out_types)` computes the results in numpy."""
     if name in OPS:
         raise ValueError(f"op {name} defined twice")
     opdef = OpDef(name, tuple(operands), rule, reference, tuple(attrs), num_results, result_given,
-                  frozenset(traits), doc)
+                  frozenset(traits), doc, check)
     OPS[name] = opdef
     return opdef
 
 
+def undefine(opdef: OpDef) -> None:
+    """Remove an op registered by `define` (for tests that register a throwaway op)."""
+    if OPS.get(opdef.name) is opdef:
+        del OPS[opdef.name]
+
+
 def lookup(name: str) -> OpDef | None:
+    """The OpDef of `name` (with or without `ptir.`), or None."""
     if name.startswith("ptir."):
         name = name[5:]
     return OPS.get(name)

@@ -39,9 +39,11 @@ class TensorType:
         return "x".join("?" if d is None else str(d) for d in self.shape) or "scalar"
 
     def with_shape(self, shape) -> TensorType:
+        """The same dtype with `shape` (ints, None for a dynamic dim)."""
         return TensorType(tuple(shape), self.dtype)
 
     def with_dtype(self, dtype: DType) -> TensorType:
+        """The same shape with `dtype`."""
         return TensorType(self.shape, dtype)
 
     def __str__(self) -> str:

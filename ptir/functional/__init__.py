@@ -5,7 +5,9 @@ function and the mismatch) and appends its canonical PTIR form to the traced pro
 """
 
 from .attention import attention, rotary_cos_sin, rotary_embedding, scaled_dot_product_attention, update_cache
+from .capture import trace
 from .conv import adaptive_avg_pool2d, avg_pool2d, conv2d, max_pool2d
+from .core import as_tensor
 from .elementwise import (
     clamp,
     cos,
@@ -28,7 +30,8 @@ from .elementwise import (
 from .linalg import bmm, linear, matmul
 from .normalization import batch_norm, layer_norm, log_softmax, rms_norm, softmax
 from .shape import argmax, cat, concat, dropout, embedding, narrow, pad, split, topk
-from .tracing import Tensor, as_tensor, spec, trace
+from .tensor import Tensor
+from .tracer import spec
 
 __all__ = [
     "Tensor", "trace", "spec", "as_tensor",

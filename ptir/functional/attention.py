@@ -8,10 +8,12 @@ import math
 import numpy as np
 
 from ..dialect import dtypes as dt
+from .core import as_tensor, broadcast_shapes, broadcast_to, cast, constant, iota, reshape
 from .elementwise import cos, sin, where
 from .normalization import softmax
 from .shape import cat
-from .tracing import Tensor, as_tensor, broadcast_shapes, broadcast_to, cast, constant, fail, iota, reshape
+from .tensor import Tensor
+from .tracer import fail
 
 
 def _repeat_heads(t: Tensor, groups: int) -> Tensor:
@@ -58,7 +60,11 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p: f
 
     A bool mask keeps True positions (others get -inf); a float mask is added. is_causal
     is top-left aligned, as in torch.  With enable_gqa, fewer kv heads serve groups of
-    query heads."""
+    query heads.  scale defaults to 1/sqrt(E) (Vaswani et al. 2017).
+
+    query, key, value share one float dtype, kept; value (..., S, Ev) gives (..., L, Ev).
+    TypeRuleError for mismatched ranks, dims, heads or dtypes, a mask that does not
+    broadcast to (..., L, S), both attn_mask and is_causal, or dropout_p != 0."""
     q, k, v = (as_tensor(t, op="scaled_dot_product_attention") for t in (query, key, value))
     op = "scaled_dot_product_attention"
     if dropout_p:
@@ -97,7 +103,11 @@ def _position(pos, tracer) -> Tensor:
 
 
 def update_cache(cache, new, pos, axis: int = -2) -> Tensor:
-    """`cache` with `new` written at position `pos` along `axis` (dynamic_update_slice)."""
+    """`cache` with `new` written at position `pos` along `axis` (dynamic_update_slice).
+
+    cache and new share rank, dtype and every dim but `axis`; pos is an integer scalar (or
+    1-element tensor).  A write past the end is clamped back inside, as StableHLO does.
+    TypeRuleError for mismatched shapes or dtypes, or more new entries than the capacity."""
     c, n = as_tensor(cache, op="update_cache"), as_tensor(new, op="update_cache")
     axis %= c.ndim
     if n.ndim != c.ndim or any(a != b for d, (a, b) in enumerate(zip(n.shape, c.shape, strict=True)) if d != axis):
@@ -121,7 +131,9 @@ def attention(query, key, value, k_cache, v_cache, pos, scale=None) -> tuple[Ten
     tensor (or int).  The new keys and values are written into the caches at `pos`, and
     each query attends to the cache positions up to its own, so positions beyond the
     filled length are masked.  Returns (output, new_k_cache, new_v_cache).  pos + T must
-    not exceed the capacity (dynamic_update_slice would clamp the write)."""
+    not exceed the capacity (dynamic_update_slice would clamp the write).  All share one
+    float dtype.  TypeRuleError for inputs that are not 4-D, and as `update_cache` and
+    `scaled_dot_product_attention`."""
     q = as_tensor(query, op="attention")
     kc, vc = update_cache(k_cache, key, pos), update_cache(v_cache, value, pos)
     if q.ndim != 4 or kc.ndim != 4:
@@ -133,7 +145,10 @@ def attention(query, key, value, k_cache, v_cache, pos, scale=None) -> tuple[Ten
 
 def rotary_cos_sin(seq_len: int, dim: int, base: float = 10000.0, offset=0, dtype="f32") -> tuple[Tensor, Tensor]:
     """cos and sin tables (seq_len, dim) for positions offset .. offset+seq_len-1, frequencies
-    base^(-2i/dim) repeated for both halves (GPT-NeoX / HF layout). `offset` may be a tensor."""
+    base^(-2i/dim) repeated for both halves (GPT-NeoX / HF layout). `offset` may be a tensor.
+
+    Rotary position embedding of RoFormer (Su et al. 2021); angles in radians, tables in
+    `dtype` (default f32).  TypeRuleError for an odd dim."""
     if dim % 2:
         fail("rotary_cos_sin", f"dim {dim} must be even")
     inv_freq = 1.0 / base ** (np.arange(0, dim, 2, dtype=np.float64) / dim)
@@ -147,7 +162,10 @@ def rotary_cos_sin(seq_len: int, dim: int, base: float = 10000.0, offset=0, dtyp
 def rotary_embedding(x, cos, sin) -> Tensor:
     """GPT-NeoX rotary embedding: x * cos + rotate_half(x) * sin on the first cos.shape[-1]
     features of x (..., T, D), where rotate_half(a, b) = (-b, a); the remaining features pass
-    through (partial rotary).  cos and sin broadcast against (..., T, rot)."""
+    through (partial rotary).  cos and sin broadcast against (..., T, rot).
+
+    x: a float dtype, kept; cos and sin must share x's dtype and one shape.  TypeRuleError
+    for an odd rotary dim, one wider than x's features, or mismatched shapes or dtypes."""
     x, c, s = (as_tensor(t, op="rotary_embedding") for t in (x, cos, sin))
     rot = c.shape[-1]
     if c.shape != s.shape:

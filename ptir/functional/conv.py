@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import math
 
-from .tracing import Tensor, as_tensor, constant, fail, mean, reshape
+from .core import as_tensor, constant, mean, reshape
+from .tensor import Tensor
+from .tracer import fail
 
 LAYOUTS = ("nchw", "nhwc")
 
@@ -36,10 +38,6 @@ def _hw(x: Tensor, layout: str) -> tuple[int, int]:
     return x.shape[2:] if layout == "nchw" else x.shape[1:3]
 
 
-def _channels(x: Tensor, layout: str) -> int:
-    return x.shape[1] if layout == "nchw" else x.shape[3]
-
-
 def _conv_padding(padding, kernel, dilation, stride, op: str) -> list[tuple[int, int]]:
     if padding == "valid":
         return [(0, 0), (0, 0)]
@@ -57,25 +55,25 @@ def _conv_padding(padding, kernel, dilation, stride, op: str) -> list[tuple[int,
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups: int = 1,
            layout: str = "nchw") -> Tensor:
     """torch's conv2d. NCHW input takes OIHW weights; NHWC input takes HWIO weights (the
-    channels-last form the conv op reads directly)."""
+    channels-last form the conv op reads directly).
+
+    input: (N, C_in, H, W) or unbatched (C_in, H, W), a float dtype; weight: (C_out, C_in /
+    groups, kH, kW) as OIHW; bias: (C_out,).  Output size per spatial dim: (size + pads -
+    dilation (k - 1) - 1) // stride + 1.  TypeRuleError from ptir.conv's rule for channels
+    not matching groups or a kernel larger than the padded input; from conv2d itself for
+    the layout, rank, dtype, bias shape, or padding="same" with a stride."""
     x, unbatched = _image(input, layout, "conv2d")
     w = as_tensor(weight, op="conv2d")
     if w.ndim != 4:
         fail("conv2d", f"weight must be 4-D ({'OIHW' if layout == 'nchw' else 'HWIO'}), got shape {w.shape}")
     if w.dtype != x.dtype:
         fail("conv2d", f"input dtype {x.dtype} does not match weight dtype {w.dtype}")
-    (o, i), kernel = (w.shape[:2], w.shape[2:]) if layout == "nchw" else (w.shape[:1:-1], w.shape[:2])
-    c = _channels(x, layout)
-    if groups < 1 or c % groups or o % groups:
-        fail("conv2d", f"groups {groups} must divide input channels {c} and output channels {o}")
-    if i * groups != c:
-        fail("conv2d", f"input channels {c} do not match weight in_channels {i} x groups {groups}")
+    o, kernel = (w.shape[0], w.shape[2:]) if layout == "nchw" else (w.shape[3], w.shape[:2])
     stride, dilation = _pair(stride, "stride", "conv2d"), _pair(dilation, "dilation", "conv2d")
     pads = _conv_padding(padding, kernel, dilation, stride, "conv2d")
-    for size, k, d, (lo, hi) in zip(_hw(x, layout), kernel, dilation, pads, strict=True):
-        if size + lo + hi < d * (k - 1) + 1:
-            fail("conv2d", f"kernel extent {d * (k - 1) + 1} is larger than the padded input {size + lo + hi}")
-    y = x.tracer.op("conv", x, w, layout=layout, strides=stride, padding=pads, dilation=dilation, groups=groups)
+    # channels, groups and the kernel's extent against the padded input: ptir.conv's rule
+    y = x.tracer.op("conv", x, w, layout=layout, strides=stride, padding=pads, dilation=dilation, groups=groups,
+                    caller="conv2d")
     if bias is not None:
         b = as_tensor(bias, op="conv2d")
         if b.shape != (o,):
@@ -110,7 +108,12 @@ def _pool_geometry(x, layout, kernel_size, stride, padding, ceil_mode, op):
 
 def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode: bool = False,
                return_indices: bool = False, layout: str = "nchw") -> Tensor:
-    """reduce_window max; padding takes -inf, as in torch."""
+    """torch's max_pool2d as one reduce_window max; padding takes -inf, as in torch.
+
+    input: (N, C, H, W) or (C, H, W) (NHWC with layout="nhwc"), a float dtype, kept;
+    kernel_size, stride (default kernel_size), padding: ints or pairs.  TypeRuleError for
+    padding over half the kernel, a kernel larger than the padded input, dilation != 1 or
+    return_indices."""
     x, unbatched = _image(input, layout, "max_pool2d")
     if _pair(dilation, "dilation", "max_pool2d") != (1, 1):
         fail("max_pool2d", "dilation other than 1 is not supported")
@@ -128,9 +131,11 @@ def _padding_pairs(layout: str, pairs) -> list:
 
 def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode: bool = False, count_include_pad: bool = True,
                divisor_override=None, layout: str = "nchw") -> Tensor:
-    """reduce_window sum divided by the window size, or by the count of the elements each
-    window covers (`count_include_pad=False`, or the clipped windows of `ceil_mode`), counted
-    by the same reduce_window over ones."""
+    """torch's avg_pool2d: reduce_window sum divided by the window size, or by the count of
+    the elements each window covers (`count_include_pad=False`, or the clipped windows of
+    `ceil_mode`), counted by the same reduce_window over ones.
+
+    Shapes, dtypes and errors as `max_pool2d`."""
     x, unbatched = _image(input, layout, "avg_pool2d")
     kernel, stride, pad, pairs = _pool_geometry(x, layout, kernel_size, stride, padding, ceil_mode, "avg_pool2d")
     window, strides = _window(layout, kernel), _window(layout, stride)
@@ -154,7 +159,11 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode: bool = Fal
 
 def adaptive_avg_pool2d(input, output_size, layout: str = "nchw") -> Tensor:
     """Average pooling to `output_size` when it divides the input size (a plain avg_pool2d);
-    (1, 1) is a mean over the spatial dims."""
+    (1, 1) is a mean over the spatial dims.
+
+    input: (N, C, H, W) or (C, H, W), a float dtype, kept; output_size: an int, a pair,
+    None entries keeping the input size.  TypeRuleError if an output size does not divide
+    the input size (torch's uneven windows are not supported)."""
     x, unbatched = _image(input, layout, "adaptive_avg_pool2d")
     hw = _hw(x, layout)
     out = tuple(n if o is None else o for n, o in zip(hw, (output_size,) * 2 if isinstance(output_size, int | None)

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from .tracing import Tensor, as_tensor, broadcast_shapes, broadcast_to, cast, fail, reshape, result_dtype
+from typing import TYPE_CHECKING
+
+from .core import as_tensor, broadcast_shapes, broadcast_to, cast, reshape, result_dtype
+from .tracer import fail
+
+if TYPE_CHECKING:
+    from .tensor import Tensor
 
 
 def _same_dtype(op: str, **named) -> None:
@@ -13,7 +19,11 @@ def _same_dtype(op: str, **named) -> None:
 
 
 def linear(input, weight, bias=None) -> Tensor:
-    """y = x W^T + b with W of shape (out_features, in_features), as torch stores it."""
+    """y = x W^T + b with W of shape (out_features, in_features), as torch stores it.
+
+    input: (..., in_features); bias: (out_features,) or None; result: (..., out_features).
+    All operands share one number dtype (no promotion).  TypeRuleError for a weight that
+    is not 2-D, mismatched in_features or bias shape, or differing dtypes."""
     x, w = as_tensor(input, op="linear"), as_tensor(weight, op="linear")
     b = None if bias is None else as_tensor(bias, op="linear")
     if w.ndim != 2:
@@ -31,7 +41,11 @@ def linear(input, weight, bias=None) -> Tensor:
 
 
 def matmul(input, other) -> Tensor:
-    """torch.matmul / numpy's @: 1-D operands are vectors, leading dims broadcast as batch dims."""
+    """torch.matmul / numpy's @: 1-D operands are vectors, leading dims broadcast as batch dims.
+
+    (..., n, k) @ (..., k, m) -> (..., n, m); a 1-D operand gains a dim of 1 that the
+    result drops.  Dtypes promote as the operators do.  TypeRuleError for a rank-0 operand,
+    differing contracted dims, or batch dims that do not broadcast."""
     a, b = as_tensor(input, op="matmul"), as_tensor(other, op="matmul")
     if a.ndim == 0 or b.ndim == 0:
         fail("matmul", f"operands must have rank >= 1, got shapes {a.shape} and {b.shape}")
@@ -55,7 +69,10 @@ def matmul(input, other) -> Tensor:
 
 
 def bmm(input, mat2) -> Tensor:
-    """(b, n, m) @ (b, m, p) -> (b, n, p)."""
+    """Batched matrix product, as torch.bmm: (b, n, m) @ (b, m, p) -> (b, n, p).
+
+    Both operands share one number dtype (no promotion).  TypeRuleError for operands that
+    are not 3-D, differing batch sizes or contracted dims, or differing dtypes."""
     a, b = as_tensor(input, op="bmm"), as_tensor(mat2, op="bmm")
     if a.ndim != 3 or b.ndim != 3:
         fail("bmm", f"expects 3-D tensors, got shapes {a.shape} and {b.shape}")

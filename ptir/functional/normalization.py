@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from .core import as_tensor, cast, mean, reduce, reshape
 from .elementwise import exp, log, rsqrt
-from .tracing import Tensor, as_tensor, cast, fail, mean, norm_axis, reshape
+from .tensor import Tensor
+from .tracer import fail
 
 
 def _float_input(input, op: str, dtype=None) -> Tensor:
@@ -21,19 +23,25 @@ def _shifted(input, dim, dtype, op: str) -> tuple[Tensor, int]:
     if dim is None:
         fail(op, "dim must be given")
     x = _float_input(input, op, dtype)
-    axis = norm_axis(dim, x.ndim, op)
-    return x - x.max(axis, keepdims=True), axis
+    return x - reduce(x, "max", dim, keepdims=True, op=op), dim
 
 
 def softmax(input, dim=None, dtype=None) -> Tensor:
-    """exp(x - max) / sum(exp(x - max)) along `dim`."""
+    """exp(x - max) / sum(exp(x - max)) along `dim`, as torch.nn.functional.softmax (the max
+    subtracted for stability).
+
+    input: any shape, a float dtype (or cast to `dtype` first), kept in the result.
+    TypeRuleError if dim is None (no implicit dim), out of range (ptir.reduce's rule), or
+    the input is not float."""
     s, axis = _shifted(input, dim, dtype, "softmax")
     e = exp(s)
     return e / e.sum(axis, keepdims=True)
 
 
 def log_softmax(input, dim=None, dtype=None) -> Tensor:
-    """(x - max) - log(sum(exp(x - max))) along `dim`."""
+    """(x - max) - log(sum(exp(x - max))) along `dim`, as torch.nn.functional.log_softmax.
+
+    Shapes, dtypes and errors as `softmax`."""
     s, axis = _shifted(input, dim, dtype, "log_softmax")
     return s - log(exp(s).sum(axis, keepdims=True))
 
@@ -58,7 +66,11 @@ def _normalized_axes(x: Tensor, normalized_shape, op: str) -> tuple[tuple, list[
 
 
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps: float = 1e-5) -> Tensor:
-    """(x - mean) / sqrt(var + eps) * weight + bias over the trailing `normalized_shape` dims."""
+    """(x - mean) / sqrt(var + eps) * weight + bias over the trailing `normalized_shape` dims
+    (Ba et al. 2016), as torch.nn.functional.layer_norm; var is the biased variance.
+
+    input: (..., *normalized_shape), a float dtype, kept; weight and bias: normalized_shape,
+    the input's dtype, or None.  TypeRuleError if the shapes or dtypes do not match."""
     x = _float_input(input, "layer_norm")
     shape, axes = _normalized_axes(x, normalized_shape, "layer_norm")
     w = _affine_operand(weight, shape, "weight", x, "layer_norm")
@@ -70,7 +82,10 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps: float = 1e-
 
 
 def rms_norm(input, normalized_shape, weight=None, eps: float | None = None) -> Tensor:
-    """x / sqrt(mean(x^2) + eps) * weight; eps defaults to the dtype's machine epsilon, as in torch."""
+    """x / sqrt(mean(x^2) + eps) * weight over the trailing `normalized_shape` dims (Zhang &
+    Sennrich 2019), as torch.nn.functional.rms_norm; eps defaults to the dtype's machine epsilon.
+
+    Shapes, dtypes and errors as `layer_norm` (no bias)."""
     x = _float_input(input, "rms_norm")
     shape, axes = _normalized_axes(x, normalized_shape, "rms_norm")
     w = _affine_operand(weight, shape, "weight", x, "rms_norm")
@@ -81,8 +96,12 @@ def rms_norm(input, normalized_shape, weight=None, eps: float | None = None) -> 
 
 def batch_norm(input, running_mean, running_var, weight=None, bias=None, training: bool = False,
                momentum: float = 0.1, eps: float = 1e-5, layout: str = "nchw") -> Tensor:
-    """Inference batch norm with the running statistics, folded per channel into
-    x * scale + shift (scale = weight / sqrt(var + eps), shift = bias - mean * scale)."""
+    """Inference batch norm (Ioffe & Szegedy 2015) with the running statistics, folded per
+    channel into x * scale + shift (scale = weight / sqrt(var + eps), shift = bias - mean * scale).
+
+    input: (N, C, ...) for nchw, (N, ..., C) for nhwc, a float dtype, kept; running_mean,
+    running_var, weight, bias: (C,) in that dtype (weight, bias may be None).  TypeRuleError
+    for training=True, rank < 2, another layout, or statistics of the wrong shape or dtype."""
     if training:
         fail("batch_norm", "training mode is not supported (inference only: pass training=False)")
     x = _float_input(input, "batch_norm")

@@ -8,28 +8,36 @@ from ..dialect import dtypes as dt
 from .emitter import Emitter, V
 from .table import lowering
 
-# PTIR ops that are one StableHLO (or CHLO) op of the same meaning.
-_SAME = {
-    "neg": "stablehlo.negate", "exp": "stablehlo.exponential", "log": "stablehlo.log",
-    "log1p": "stablehlo.log_plus_one", "tanh": "stablehlo.tanh", "logistic": "stablehlo.logistic",
-    "sqrt": "stablehlo.sqrt", "rsqrt": "stablehlo.rsqrt", "sin": "stablehlo.sine", "cos": "stablehlo.cosine",
-    "floor": "stablehlo.floor", "ceil": "stablehlo.ceil", "not": "stablehlo.not",
-    # StableHLO has no erf; CHLO's is read by XLA, IREE and the VHLO serializer alike.
-    "erf": "chlo.erf",
-    "add": "stablehlo.add", "sub": "stablehlo.subtract", "mul": "stablehlo.multiply",
-    "max": "stablehlo.maximum", "min": "stablehlo.minimum",
-    "and": "stablehlo.and", "or": "stablehlo.or", "xor": "stablehlo.xor",
-}
 
-
-def _same(name: str):
+def same_op(name: str):
+    """The rule of a PTIR op that is the one StableHLO (or CHLO) op `name` of the same meaning."""
     def rule(em: Emitter, op, *xs: V) -> V:
         return em.op(name, xs, xs[0].type)
     return rule
 
 
-for _op, _hlo in _SAME.items():
-    lowering(_op)(_same(_hlo))
+lowering("neg")(same_op("stablehlo.negate"))
+lowering("exp")(same_op("stablehlo.exponential"))
+lowering("log")(same_op("stablehlo.log"))
+lowering("log1p")(same_op("stablehlo.log_plus_one"))
+lowering("tanh")(same_op("stablehlo.tanh"))
+lowering("logistic")(same_op("stablehlo.logistic"))
+lowering("sqrt")(same_op("stablehlo.sqrt"))
+lowering("rsqrt")(same_op("stablehlo.rsqrt"))
+lowering("sin")(same_op("stablehlo.sine"))
+lowering("cos")(same_op("stablehlo.cosine"))
+lowering("floor")(same_op("stablehlo.floor"))
+lowering("ceil")(same_op("stablehlo.ceil"))
+lowering("not")(same_op("stablehlo.not"))
+lowering("erf")(same_op("chlo.erf"))   # StableHLO has no erf; CHLO's is read by XLA, IREE and VHLO alike
+lowering("add")(same_op("stablehlo.add"))
+lowering("sub")(same_op("stablehlo.subtract"))
+lowering("mul")(same_op("stablehlo.multiply"))
+lowering("max")(same_op("stablehlo.maximum"))
+lowering("min")(same_op("stablehlo.minimum"))
+lowering("and")(same_op("stablehlo.and"))
+lowering("or")(same_op("stablehlo.or"))
+lowering("xor")(same_op("stablehlo.xor"))
 
 
 @lowering("abs")

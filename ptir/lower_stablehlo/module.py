@@ -76,7 +76,7 @@ def lower(program: Program, entry: str = "main", params_mode: str = "arguments",
 
 
 def _lower_op(em: Emitter, op: Op, operands: list[V]) -> list[V]:
-    rule = LOWERINGS.get(op.name)
+    rule = LOWERINGS.get(op.opdef)
     if rule is None:
         raise LoweringError("no lowering rule to StableHLO", op.loc, op.opdef.full_name)
     for v in [*op.operands, *op.results]:

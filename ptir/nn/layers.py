@@ -5,7 +5,8 @@ from __future__ import annotations
 import math
 
 from .. import functional as F
-from ..functional.tracing import fail, reshape, transpose
+from ..functional.core import reshape, transpose
+from ..functional.tracer import fail
 from .module import Module, full, normal, uniform
 
 
@@ -23,13 +24,18 @@ class Linear(Module):
             self.bias = None
 
     def forward(self, x):
+        """x: (..., in_features) -> (..., out_features), the weight's dtype; see F.linear."""
         return F.linear(x, self.weight, self.bias)
 
     def extra_repr(self) -> str:
+        """in_features, out_features and whether there is a bias."""
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
 
 
 class LayerNorm(Module):
+    """Layer normalisation over the trailing `normalized_shape` dims (F.layer_norm), as
+    torch.nn.LayerNorm: weight (ones) and bias (zeros) of that shape, both optional."""
+
     def __init__(self, normalized_shape, eps: float = 1e-5, elementwise_affine: bool = True, bias: bool = True,
                  dtype="f32"):
         super().__init__()
@@ -39,10 +45,14 @@ class LayerNorm(Module):
         self.bias = full(self.normalized_shape, 0.0, dtype) if elementwise_affine and bias else None
 
     def forward(self, x):
+        """x: (..., *normalized_shape), float; same shape and dtype out.  See F.layer_norm."""
         return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
 
 
 class RMSNorm(Module):
+    """RMS normalisation over the trailing `normalized_shape` dims (F.rms_norm), as
+    torch.nn.RMSNorm: weight (ones) of that shape, optional; eps None means the dtype's epsilon."""
+
     def __init__(self, normalized_shape, eps: float | None = None, elementwise_affine: bool = True, dtype="f32"):
         super().__init__()
         self.normalized_shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
@@ -50,6 +60,7 @@ class RMSNorm(Module):
         self.weight = full(self.normalized_shape, 1.0, dtype) if elementwise_affine else None
 
     def forward(self, x):
+        """x: (..., *normalized_shape), float; same shape and dtype out.  See F.rms_norm."""
         return F.rms_norm(x, self.normalized_shape, self.weight, self.eps)
 
 
@@ -64,6 +75,7 @@ class Embedding(Module):
             self.weight.data[padding_idx] = 0
 
     def forward(self, input):
+        """Integer indices of any shape -> input.shape + (embedding_dim,) rows.  See F.embedding."""
         return F.embedding(input, self.weight, self.padding_idx)
 
 
@@ -83,6 +95,7 @@ class Conv2d(Module):
         self.bias = uniform((out_channels,), bound, dtype) if bias else None
 
     def forward(self, x):
+        """x: (N, C_in, H, W) (or NHWC), float -> (N, C_out, H', W').  See F.conv2d."""
         w = self.weight if self.layout == "nchw" else transpose(self.weight, (2, 3, 1, 0))
         return F.conv2d(x, w, self.bias, self.stride, self.padding, self.dilation, self.groups, layout=self.layout)
 
@@ -102,6 +115,7 @@ class BatchNorm2d(Module):
         self.register_buffer("num_batches_tracked", full((), 0, "i64"))
 
     def forward(self, x):
+        """x: (N, C, ...) (or channels last), float; same shape and dtype out.  See F.batch_norm."""
         return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias, eps=self.eps,
                             layout=self.layout)
 
@@ -133,6 +147,7 @@ class FeedForward(Module):
             self.fc2 = Linear(hidden_dim, dim, bias, dtype)
 
     def forward(self, x):
+        """x: (..., dim) -> (..., dim), the weights' dtype."""
         act = ACTIVATIONS[self.activation]
         if self.gated:
             return self.down_proj(act(self.gate_proj(x)) * self.up_proj(x))
@@ -168,6 +183,8 @@ class CausalSelfAttention(Module):
         return transpose(reshape(t, (b, s, n, self.head_dim)), (0, 2, 1, 3))
 
     def forward(self, x, k_cache=None, v_cache=None, pos=None):
+        """x: (B, T, embed_dim) -> y of that shape, or (y, k_cache, v_cache) with caches given.
+        TypeRuleError unless k_cache, v_cache and pos come together."""
         if (k_cache is None) != (v_cache is None) or (k_cache is not None and pos is None):
             fail("CausalSelfAttention", "give k_cache, v_cache and pos together, or none of them")
         b, s, e = x.shape
@@ -192,18 +209,22 @@ class Parameterless(Module):
         self.fn = fn
 
     def forward(self, x):
+        """The activation applied to x."""
         return self.fn(x)
 
 
 def ReLU() -> Module:
+    """F.relu as a module (torch.nn.ReLU), for Sequential."""
     return Parameterless(F.relu)
 
 
 def GELU(approximate: str = "none") -> Module:
+    """F.gelu as a module (torch.nn.GELU; approximate "none" or "tanh"), for Sequential."""
     return Parameterless(lambda x: F.gelu(x, approximate))
 
 
 def SiLU() -> Module:
+    """F.silu as a module (torch.nn.SiLU), for Sequential."""
     return Parameterless(F.silu)
 
 

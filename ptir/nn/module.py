@@ -9,7 +9,8 @@ import numpy as np
 
 from ..dialect import dtypes as dt
 from ..errors import PtirError
-from ..functional.tracing import current_tracer, to_dtype, trace
+from ..functional.capture import trace
+from ..functional.tracer import current_tracer, to_dtype
 
 
 class StateDictError(PtirError):
@@ -49,14 +50,18 @@ def manual_seed(seed: int) -> None:
 
 
 def uniform(shape, bound: float, dtype="f32") -> Parameter:
+    """A Parameter drawn uniformly from [-bound, bound), in `dtype` (Linear and Conv2d pass
+    torch's default bound, 1/sqrt(fan_in))."""
     return Parameter(_rng.uniform(-bound, bound, shape).astype(to_dtype(dtype).np_dtype))
 
 
 def normal(shape, dtype="f32") -> Parameter:
+    """A Parameter drawn from N(0, 1), in `dtype` (torch's Embedding init)."""
     return Parameter(_rng.standard_normal(shape).astype(to_dtype(dtype).np_dtype))
 
 
 def full(shape, value, dtype="f32") -> Parameter:
+    """A Parameter of `shape` filled with `value`, in `dtype`."""
     return Parameter(np.full(shape, value, to_dtype(dtype).np_dtype))
 
 
@@ -111,6 +116,7 @@ class Module:
         self._buffers[name] = value if isinstance(value, Parameter) else Parameter(value)
 
     def forward(self, *args, **kwargs):
+        """The computation on traced tensors; every layer overrides it (here: NotImplementedError)."""
         raise NotImplementedError(f"{type(self).__name__}.forward")
 
     def __call__(self, *args, **kwargs):
@@ -119,6 +125,7 @@ class Module:
     # --- names ---------------------------------------------------------------------------------
 
     def named_modules(self, prefix: str = "") -> Iterator[tuple[str, Module]]:
+        """(dotted name, module) for this module ("" or `prefix`) and all below it, depth first."""
         yield prefix, self
         for name, m in self._modules.items():
             yield from m.named_modules(f"{prefix}.{name}" if prefix else name)
@@ -132,15 +139,20 @@ class Module:
                     yield (f"{prefix}.{name}" if prefix else name), w
 
     def named_parameters(self) -> Iterator[tuple[str, Parameter]]:
+        """(state_dict key, Parameter) of every parameter below this module, buffers left out."""
         return self._named(("_parameters",))
 
     def named_buffers(self) -> Iterator[tuple[str, Parameter]]:
+        """(state_dict key, Parameter) of every buffer (e.g. running_mean) below this module."""
         return self._named(("_buffers",))
 
     def parameters(self) -> Iterator[Parameter]:
+        """Every parameter below this module, in state_dict order."""
         return (w for _, w in self.named_parameters())
 
     def state_dict(self) -> dict[str, np.ndarray]:
+        """Key -> numpy array of every parameter and buffer, in torch's order and with its keys
+        (`0.weight`, `bn.running_mean`); the arrays are the module's own, not copies."""
         return {k: w.data for k, w in self._named()}
 
     def param_keys(self) -> dict[int, str]:
@@ -169,11 +181,13 @@ class Module:
         return self
 
     def load_safetensors(self, path, strict: bool = True) -> Module:
+        """`load_state_dict` from a safetensors file; StateDictError as there."""
         from ..weights import load_params
 
         return self.load_state_dict(load_params(path), strict)
 
     def save_safetensors(self, path) -> None:
+        """Write `state_dict()` to a safetensors file at `path`."""
         from ..weights import save_params
 
         save_params(self.state_dict(), path)
@@ -191,6 +205,7 @@ class Module:
         return _compile(self, *specs, target=target, params=self.state_dict(), **options)
 
     def extra_repr(self) -> str:
+        """The settings shown inside `Name(...)` by repr; layers override it, the base shows none."""
         return ""
 
     def __repr__(self) -> str:
@@ -208,6 +223,7 @@ class Sequential(Module):
             setattr(self, str(i), m)
 
     def forward(self, x):
+        """x through each module in turn; the last one's output."""
         for m in self._modules.values():
             x = m(x)
         return x
@@ -228,6 +244,7 @@ class ModuleList(Module):
             self.append(m)
 
     def append(self, m: Module) -> ModuleList:
+        """Add `m` under the next index as its name; returns the list."""
         setattr(self, str(len(self._modules)), m)
         return self
 

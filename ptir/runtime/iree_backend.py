@@ -37,11 +37,14 @@ DRIVERS = ("local-task", "local-sync")
 
 
 def compiler_version() -> str:
+    """The installed iree-base-compiler's version (part of every cache key)."""
     from importlib.metadata import version
     return version("iree-base-compiler")
 
 
 def iree_flags(options: CompileOptions) -> list[str]:
+    """The iree-compile flags for `options`: the target CPU, PTIR's measured defaults,
+    then the caller's own (which win); UsageError for one that is not `--name[=value]`."""
     for f in options.flags:
         if not f.startswith("--") or len(f) < 3:
             raise UsageError(f"malformed IREE flag '{f}' (flags look like --iree-opt-level=O3)")

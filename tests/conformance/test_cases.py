@@ -1,6 +1,7 @@
 """Each case against torch, on each target and pipeline, under configs/conformance.json."""
 
 import pytest
+
 from ptir.conformance.runner import CONFIG, run_case, run_error_case
 from ptir.conformance.tolerance import load_rules
 

@@ -4,12 +4,12 @@ import json
 
 import pytest
 import torch
+
+from ptir.cli import main
 from ptir.conformance.case import Case, normal
 from ptir.conformance.ops_cases import emit
 from ptir.conformance.runner import CONFIG, all_cases, run_case, run_error_case
 from ptir.conformance.tolerance import load_rules, parse_rules
-
-from ptir.cli import main
 from ptir.dialect.registry import OPS
 
 RULES = load_rules(CONFIG)

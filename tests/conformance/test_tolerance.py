@@ -4,6 +4,7 @@ import json
 
 import numpy as np
 import pytest
+
 from ptir.configs import CONFORMANCE
 from ptir.conformance.tolerance import ConfigError, compare, load_rules, parse_rules
 

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import ptir
+from ptir.dialect import OPS
 from ptir.dialect.program import Builder, Program
 from ptir.dialect.types import tensor
 from ptir.errors import LoweringError
@@ -38,7 +39,7 @@ def test_dynamic_shapes_are_refused_naming_the_op():
 
 def break_exp(monkeypatch):
     """A broken rule for exp: the result type is right, but the permutation is not one of rank 2."""
-    monkeypatch.setitem(LOWERINGS, "exp", lambda em, op, x: em.hlo("transpose", x, permutation=i64s([0])))
+    monkeypatch.setitem(LOWERINGS, OPS["exp"], lambda em, op, x: em.hlo("transpose", x, permutation=i64s([0])))
 
 
 def test_invalid_emitted_stablehlo_names_the_ptir_op(monkeypatch):
@@ -65,7 +66,7 @@ def test_the_op_is_named_after_multi_line_ops(monkeypatch):
 
 
 def test_a_rule_giving_the_wrong_type_is_caught(monkeypatch):
-    monkeypatch.setitem(LOWERINGS, "exp", lambda em, op, x: em.constant(0, x.dtype, (3,)))
+    monkeypatch.setitem(LOWERINGS, OPS["exp"], lambda em, op, x: em.constant(0, x.dtype, (3,)))
     with pytest.raises(LoweringError, match="tensor<3xf32> for a result of type tensor<3x3xf32>"):
         lower(ptir.parse(SQUARE))
 

@@ -4,9 +4,9 @@ session, and `ptirc` run in-process."""
 import os
 
 import pytest
-from ptir.models import get_model
 
 import ptir.cli
+from ptir.models import get_model
 
 VISION = ("resnet34", "mobilenet_v2")
 

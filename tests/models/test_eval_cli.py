@@ -6,9 +6,9 @@ import os
 
 import numpy as np
 from PIL import Image
-from ptir.configs import SUITES
 
 from ptir.cli import main
+from ptir.configs import SUITES
 
 
 def test_validate_reports_errors_within_tolerance(ptirc, tiny_weights):

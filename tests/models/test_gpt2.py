@@ -5,13 +5,13 @@ greedy tokens, KV-cache decode against full recompute, and one compile per progr
 import numpy as np
 import pytest
 import torch
+
+import ptir
 from ptir.configs import CONFORMANCE
 from ptir.conformance.tolerance import compare, load_rules
 from ptir.models.base import get_model
 from ptir.models.generate import Generator, fitting_capacity, generator, sample
 from ptir.models.gpt2 import GPT2, torch_greedy
-
-import ptir
 
 TARGETS = ["ref", "llvm-cpu", "xla-cpu"]
 RULES = load_rules(CONFORMANCE)

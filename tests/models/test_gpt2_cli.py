@@ -9,15 +9,15 @@ import sys
 import numpy as np
 import pytest
 import torch
-from ptir.models.base import checkpoint_bytes
-from ptir.models.gpt2 import GPT2
-from ptir.models.tokenizer import END_OF_TEXT, Tokenizer
 from test_gpt2 import shared_cache  # noqa: F401  (one compile cache for both files)
 from tokenizers import Tokenizer as HfTokenizer
 from tokenizers import decoders, models, pre_tokenizers, trainers
 
 from ptir.cli import main
 from ptir.errors import PtirError
+from ptir.models.base import checkpoint_bytes
+from ptir.models.gpt2 import GPT2
+from ptir.models.tokenizer import END_OF_TEXT, Tokenizer
 from ptir.nn import StateDictError
 from ptir.weights import save_params
 

@@ -7,9 +7,10 @@ import os
 import numpy as np
 import pytest
 import torch
-from ptir.models import get_model
 from safetensors import safe_open
 from safetensors.numpy import load_file, save_file
+
+from ptir.models import get_model
 
 
 @pytest.mark.parametrize("name", ["resnet34", "mobilenet_v2"])

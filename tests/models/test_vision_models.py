@@ -5,10 +5,10 @@ conformance tolerance rules; the architecture's names, weights and taps."""
 import numpy as np
 import pytest
 import torch
-from ptir.configs import CONFORMANCE
-from ptir.conformance.tolerance import compare, load_rules
 
 import ptir
+from ptir.configs import CONFORMANCE
+from ptir.conformance.tolerance import compare, load_rules
 
 VISION = ("resnet34", "mobilenet_v2")
 TARGETS = ("ref", "llvm-cpu", "xla-cpu")
@@ -63,6 +63,7 @@ def test_state_dict_names_are_torchvision_names(name, tiny_models):
 def test_full_configs_have_torchvision_shapes():
     """Full size, checked on names and shapes only (no compile): the real architectures."""
     import torchvision
+
     from ptir.models import get_model
 
     for name, build in (("resnet34", torchvision.models.resnet34), ("mobilenet_v2", torchvision.models.mobilenet_v2)):

@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from .. import dtypes as dt
-from ..registry import Attr, define
+from ..registry import Attr, Check, define
 from ..types import TensorType
 from ._common import fail, merged_shape, require_dtype, same_shape_and_dtype, to_type, widen
 
@@ -37,31 +37,50 @@ def _unary_ref(fn):
     return ref
 
 
-_UNARY = {
-    # name: (numpy function on widened values, allowed dtypes, description of allowed, doc)
-    "neg": (np.negative, NUMERIC, "a number type", "-x (integers wrap)"),
-    "abs": (np.abs, NUMERIC, "a number type", "|x|"),
-    "sign": (np.sign, NUMERIC, "a number type", "-1, 0 or 1 (NaN stays NaN)"),
-    "exp": (np.exp, dt.FLOATS, "a float type", "e^x"),
-    "log": (np.log, dt.FLOATS, "a float type", "natural logarithm"),
-    "log1p": (np.log1p, dt.FLOATS, "a float type", "log(1 + x)"),
-    "tanh": (np.tanh, dt.FLOATS, "a float type", "hyperbolic tangent"),
-    "logistic": (lambda x: _logistic(x), dt.FLOATS, "a float type", "1 / (1 + e^-x)"),
-    "erf": (lambda x: _erf(x).astype(x.dtype), dt.FLOATS, "a float type", "the error function"),
-    "sqrt": (np.sqrt, dt.FLOATS, "a float type", "square root"),
-    "rsqrt": (lambda x: 1.0 / np.sqrt(x), dt.FLOATS, "a float type", "1 / sqrt(x)"),
-    "reciprocal": (lambda x: 1.0 / x, dt.FLOATS, "a float type", "1 / x"),
-    "sin": (np.sin, dt.FLOATS, "a float type", "sine"),
-    "cos": (np.cos, dt.FLOATS, "a float type", "cosine"),
-    "floor": (np.floor, dt.FLOATS, "a float type", "round toward -inf"),
-    "ceil": (np.ceil, dt.FLOATS, "a float type", "round toward +inf"),
-    "not": (lambda x: np.logical_not(x) if x.dtype == np.bool_ else np.invert(x), LOGICAL,
-            "i1 or an integer type", "logical not (i1), bitwise not (integers)"),
-}
+FLOAT_NAMES = tuple(d.name for d in dt.FLOATS)
+NUMERIC_NAMES = tuple(d.name for d in NUMERIC)
+LOGICAL_NAMES = tuple(d.name for d in LOGICAL)
 
-for _name, (_fn, _allowed, _what, _doc) in _UNARY.items():
-    define(_name, ("x",), _unary_rule(_allowed, _what), _unary_ref(_fn),
-           traits=("elementwise", "unary"), doc=f"Elementwise {_doc}.")
+
+def unary(name: str, fn, allowed, what: str, doc: str, check: Check) -> None:
+    """Define elementwise op `name`: `fn` on values widened to f64 (floats), rounded once
+    to the operand's type; operands of a dtype outside `allowed` are rejected as `what`."""
+    define(name, ("x",), _unary_rule(allowed, what), _unary_ref(fn), traits=("elementwise", "unary"),
+           doc=f"Elementwise {doc}.", check=check)
+
+
+def _float_unary(name: str, fn, doc: str, domain, tolerance: str = "transcendental", oracle: str = "") -> None:
+    unary(name, fn, dt.FLOATS, "a float type", doc,
+          Check(oracle or f"torch.{name}", FLOAT_NAMES, domain=domain, tolerance=tolerance))
+
+
+# Every domain is where the op is defined, the torch oracle means the same, and results
+# stay finite (exp(9) ~ 8e3 is fine in f16).
+unary("neg", np.negative, NUMERIC, "a number type", "-x (integers wrap)",
+      Check("torch.neg", NUMERIC_NAMES, compare=("f32", "f16", "bf16", "i32"), domain=(-10.0, 10.0)))
+unary("abs", np.abs, NUMERIC, "a number type", "|x|",
+      Check("torch.abs", NUMERIC_NAMES, compare=("f32", "f16", "bf16", "i32"), domain=(-10.0, 10.0)))
+# torch's sign of NaN is 0, StableHLO's (and PTIR's) is NaN: specials are tested by hand.
+unary("sign", np.sign, NUMERIC, "a number type", "-1, 0 or 1 (NaN stays NaN)",
+      Check("torch.sign", NUMERIC_NAMES, compare=("f32", "f16", "bf16", "i32"), domain=(-10.0, 10.0),
+            specials=False))
+_float_unary("exp", np.exp, "e^x", (-9.0, 9.0))
+_float_unary("log", np.log, "natural logarithm", (1e-3, 50.0))
+_float_unary("log1p", np.log1p, "log(1 + x)", (-0.9, 10.0))
+_float_unary("tanh", np.tanh, "hyperbolic tangent", (-9.0, 9.0))
+_float_unary("logistic", _logistic, "1 / (1 + e^-x)", (-15.0, 15.0), oracle="torch.sigmoid")
+_float_unary("erf", lambda x: _erf(x).astype(x.dtype), "the error function", (-4.0, 4.0))
+_float_unary("sqrt", np.sqrt, "square root", (0.0, 100.0))
+_float_unary("rsqrt", lambda x: 1.0 / np.sqrt(x), "1 / sqrt(x)", (1e-2, 100.0))
+_float_unary("reciprocal", lambda x: 1.0 / x, "1 / x", (0.1, 10.0), tolerance="exact")
+_float_unary("sin", np.sin, "sine", (-6.0, 6.0))
+_float_unary("cos", np.cos, "cosine", (-6.0, 6.0))
+_float_unary("floor", np.floor, "round toward -inf", (-10.0, 10.0), tolerance="exact")
+_float_unary("ceil", np.ceil, "round toward +inf", (-10.0, 10.0), tolerance="exact")
+# torch.bitwise_not is logical not on bool.
+unary("not", lambda x: np.logical_not(x) if x.dtype == np.bool_ else np.invert(x), LOGICAL,
+      "i1 or an integer type", "logical not (i1), bitwise not (integers)",
+      Check("torch.bitwise_not", LOGICAL_NAMES, compare=("i1", "i32")))
 
 
 # --- binary ---------------------------------------------------------------------------------------
@@ -109,24 +128,6 @@ def _logic(fn_bool, fn_int):
     return lambda a, b: fn_bool(a, b) if a.dtype == np.bool_ else fn_int(a, b)
 
 
-_BINARY = {
-    "add": (np.add, NUMERIC, "a number type", "lhs + rhs", ("commutative",)),
-    "sub": (np.subtract, NUMERIC, "a number type", "lhs - rhs", ()),
-    "mul": (np.multiply, NUMERIC, "a number type", "lhs * rhs", ("commutative",)),
-    "div": (_div, NUMERIC, "a number type", "lhs / rhs; integers truncate toward zero (x/0 = -1)", ()),
-    "max": (np.maximum, NUMERIC, "a number type", "maximum, NaN-propagating", ("commutative",)),
-    "min": (np.minimum, NUMERIC, "a number type", "minimum, NaN-propagating", ("commutative",)),
-    "pow": (_pow, NUMERIC, "a number type", "lhs ^ rhs", ()),
-    "rem": (_rem, NUMERIC, "a number type", "remainder with the dividend's sign", ()),
-    "and": (_logic(np.logical_and, np.bitwise_and), LOGICAL, "i1 or an integer type", "logical/bitwise and",
-            ("commutative",)),
-    "or": (_logic(np.logical_or, np.bitwise_or), LOGICAL, "i1 or an integer type", "logical/bitwise or",
-           ("commutative",)),
-    "xor": (_logic(np.logical_xor, np.bitwise_xor), LOGICAL, "i1 or an integer type", "logical/bitwise xor",
-            ("commutative",)),
-}
-
-
 def _binary_rule(allowed, what):
     def rule(ins, attrs, out):
         same_shape_and_dtype(ins)
@@ -150,9 +151,39 @@ def _binary_ref(fn, exact_in_type: bool):
     return ref
 
 
-for _name, (_fn, _allowed, _what, _doc, _traits) in _BINARY.items():
-    define(_name, ("lhs", "rhs"), _binary_rule(_allowed, _what), _binary_ref(_fn, _name in _EXACT_IN_TYPE),
-           traits=("elementwise", "binary") + _traits, doc=f"Elementwise {_doc}.")
+def binary(name: str, fn, allowed, what: str, doc: str, check: Check, traits=()) -> None:
+    """Define elementwise op `name` of two operands of one type (`allowed`, else rejected as `what`)."""
+    define(name, ("lhs", "rhs"), _binary_rule(allowed, what), _binary_ref(fn, name in _EXACT_IN_TYPE),
+           traits=("elementwise", "binary", *traits), doc=f"Elementwise {doc}.", check=check)
+
+
+_ARITH = ("f32", "f16", "bf16", "i32")
+binary("add", np.add, NUMERIC, "a number type", "lhs + rhs", Check("torch.add", NUMERIC_NAMES, _ARITH),
+       ("commutative",))
+binary("sub", np.subtract, NUMERIC, "a number type", "lhs - rhs", Check("torch.sub", NUMERIC_NAMES, _ARITH))
+binary("mul", np.multiply, NUMERIC, "a number type", "lhs * rhs", Check("torch.mul", NUMERIC_NAMES, _ARITH),
+       ("commutative",))
+# Integer division and remainder (truncation, x/0) differ from torch's: tested by hand.
+binary("div", _div, NUMERIC, "a number type", "lhs / rhs; integers truncate toward zero (x/0 = -1)",
+       Check("torch.div", NUMERIC_NAMES, domain=((-4.0, 4.0), (0.5, 3.0))))
+binary("max", np.maximum, NUMERIC, "a number type", "maximum, NaN-propagating",
+       Check("torch.maximum", NUMERIC_NAMES, _ARITH), ("commutative",))
+binary("min", np.minimum, NUMERIC, "a number type", "minimum, NaN-propagating",
+       Check("torch.minimum", NUMERIC_NAMES, _ARITH), ("commutative",))
+# A negative base is out of the domain: IREE 3.13 computes pow(-2, 3) as NaN (issue: pow on llvm-cpu).
+binary("pow", _pow, NUMERIC, "a number type", "lhs ^ rhs",
+       Check("torch.pow", NUMERIC_NAMES, domain=((0.1, 4.0), (-2.0, 2.0)), specials=False,
+             tolerance="transcendental"))
+# torch's f32 fmod is not exact for huge/tiny operands (NaN for -1e30 rem 1e-30): specials by hand.
+binary("rem", _rem, NUMERIC, "a number type", "remainder with the dividend's sign",
+       Check("torch.fmod", NUMERIC_NAMES, domain=((-4.0, 4.0), (0.5, 3.0)), specials=False))
+_LOGIC = ("i1", "i32")
+binary("and", _logic(np.logical_and, np.bitwise_and), LOGICAL, "i1 or an integer type", "logical/bitwise and",
+       Check("torch.bitwise_and", LOGICAL_NAMES, _LOGIC), ("commutative",))
+binary("or", _logic(np.logical_or, np.bitwise_or), LOGICAL, "i1 or an integer type", "logical/bitwise or",
+       Check("torch.bitwise_or", LOGICAL_NAMES, _LOGIC), ("commutative",))
+binary("xor", _logic(np.logical_xor, np.bitwise_xor), LOGICAL, "i1 or an integer type", "logical/bitwise xor",
+       Check("torch.bitwise_xor", LOGICAL_NAMES, _LOGIC), ("commutative",))
 
 
 # --- compare, select, cast ------------------------------------------------------------------------
