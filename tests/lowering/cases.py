@@ -13,17 +13,10 @@ from dataclasses import dataclass, field
 import ml_dtypes
 import numpy as np
 
+from ptir.conformance.records import Tol
 from ptir.dialect import dtypes as dt
 from ptir.dialect.program import Builder, Program
 from ptir.dialect.types import tensor
-
-
-@dataclass(frozen=True)
-class Tol:
-    rtol: float
-    atol: float
-    why: str
-
 
 # Integer and boolean results are always compared exactly; these apply to floats.
 EXACT = Tol(0, 0, "correctly rounded in f32 or pure data movement: bit-equal to the reference")
