@@ -5,4 +5,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 .venv/bin/ruff check .
-.venv/bin/python -m pytest -q tests "$@"
+# The installed (non-editable) package is checked from a fresh venv too (tests/test_packaging.py).
+PTIR_CHECK_INSTALL=${PTIR_CHECK_INSTALL:-1} .venv/bin/python -m pytest -q tests "$@"
