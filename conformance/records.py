@@ -16,6 +16,7 @@ from ptir.dialect import dtypes as dt
 from ptir.dialect.program import Builder, Program
 from ptir.dialect.registry import OPS, OpDef
 from ptir.dialect.types import tensor
+from ptir.functional.tracer import current_tracer
 
 from .case import Case
 
@@ -64,10 +65,12 @@ def tolerance(opdef: OpDef, dtype: str) -> tuple[Tol, Tol]:
     return TOLERANCES[opdef.check.tolerance][dtype]
 
 
-def make_inputs(opdef: OpDef, dtype: str, shape=SHAPE, seed: int | None = None) -> list[np.ndarray]:
+def make_inputs(opdef: OpDef, dtype: str, shape=SHAPE, seed: int | None = None,
+                specials: bool | None = None) -> list[np.ndarray]:
     """Seeded operands of `dtype` for the op, each of `shape`: drawn from its record's
     domain (floats, after every combination of NaN, +-inf and +-0 when the record allows
-    them), [-50, 50) (integers; [0, 50) unsigned) or coin flips (i1)."""
+    them; `specials=False` leaves them out), [-50, 50) (integers; [0, 50) unsigned) or
+    coin flips (i1)."""
     d = dt.from_name(dtype)
     n = len(opdef.operands)
     rng = np.random.default_rng(seed if seed is not None else zlib.crc32(f"{opdef.name}/{dtype}".encode()))
@@ -80,7 +83,7 @@ def make_inputs(opdef: OpDef, dtype: str, shape=SHAPE, seed: int | None = None) 
             x = rng.random(shape) < 0.5
         elif d.is_float:
             x = rng.uniform(lo, hi, shape)
-            if opdef.check.specials:
+            if opdef.check.specials if specials is None else specials:
                 k = min(grid.shape[1], x.size)
                 x.reshape(-1)[:k] = grid[i, :k]
         else:
@@ -106,14 +109,18 @@ def oracle(opdef: OpDef):
 
 
 def conformance_cases(opdef: OpDef) -> list[Case]:
-    """One conformance case per compared dtype: the op against its torch oracle."""
+    """The op against its torch oracle: one case per compared dtype at SHAPE, and one
+    of a single element in f32 (drawn from the domain)."""
     def emit(*xs, name=opdef.name):
-        from ptir.functional.tracer import current_tracer
         return current_tracer().op(name, *xs)
 
-    return [Case(f"{opdef.name}_{dtype}_{'x'.join(map(str, SHAPE))}", f"ptir.{opdef.name}", emit, oracle(opdef),
-                 [lambda rng, i=i, dtype=dtype: make_inputs(opdef, dtype)[i] for i in range(len(opdef.operands))],
-                 dtype)
-            for dtype in opdef.check.compare]
+    def case(dtype: str, shape, specials: bool) -> Case:
+        def operand(i):
+            return lambda rng: make_inputs(opdef, dtype, shape, specials=specials)[i]
+        return Case(f"{opdef.name}_{dtype}_{'x'.join(map(str, shape))}", f"ptir.{opdef.name}", emit,
+                    oracle(opdef), [operand(i) for i in range(len(opdef.operands))], dtype)
 
-
+    out = [case(dtype, SHAPE, opdef.check.specials) for dtype in opdef.check.compare]
+    if "f32" in opdef.check.compare:
+        out.append(case("f32", (1,), False))
+    return out

@@ -10,6 +10,13 @@ if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
 fi
 echo "setting up .venv (first time: a few minutes; torch is large)" >&2
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
-.venv/bin/python -m pip install -q --upgrade pip
-.venv/bin/python -m pip install -q -e '.[test,bench]'
+# pip's and setuptools' own chatter (an editable install's notice about folders named
+# like the package) goes to a log, shown only when the install fails.
+log=.venv/setup.log
+if ! { .venv/bin/python -m pip install -q --upgrade pip && .venv/bin/python -m pip install -q -e '.[test,bench]'; } \
+    >"$log" 2>&1; then
+  cat "$log" >&2
+  echo "setup failed (the log above is in $log)" >&2
+  exit 1
+fi
 echo "$want" > "$stamp"
