@@ -100,6 +100,74 @@ def _describe(config: dict) -> str:
 METADATA_MODEL, METADATA_CONFIG = "ptir.model", "ptir.config"
 
 
+class Int:
+    """A config entry that is an integer in [lo, hi] (None allowed with `optional`)."""
+
+    def __init__(self, lo: int, hi: int, optional: bool = False):
+        self.lo, self.hi, self.optional = lo, hi, optional
+
+    def problem(self, v) -> str | None:
+        if v is None and self.optional:
+            return None
+        if isinstance(v, bool) or not isinstance(v, int) or not self.lo <= v <= self.hi:
+            return f"an integer from {self.lo} to {self.hi}"
+        return None
+
+
+class Float:
+    """A config entry that is a finite number in (lo, hi]."""
+
+    def __init__(self, lo: float, hi: float):
+        self.lo, self.hi = lo, hi
+
+    def problem(self, v) -> str | None:
+        if isinstance(v, bool) or not isinstance(v, int | float) or not self.lo < v <= self.hi:
+            return f"a number above {self.lo:g} and at most {self.hi:g}"
+        return None
+
+
+class OneOf:
+    """A config entry that is one of `choices`."""
+
+    def __init__(self, *choices):
+        self.choices = choices
+
+    def problem(self, v) -> str | None:
+        return None if v in self.choices else "one of " + ", ".join(map(repr, self.choices))
+
+
+class ListOf:
+    """A config entry that is a list of `length` items (any length when None), each of `item`."""
+
+    def __init__(self, item, length: int | None = None, max_length: int = 64):
+        self.item, self.length, self.max_length = item, length, max_length
+
+    def problem(self, v) -> str | None:
+        n = f"{self.length}" if self.length is not None else f"1 to {self.max_length}"
+        what = f"a list of {n} items"
+        if not isinstance(v, list | tuple) or not (
+                len(v) == self.length if self.length is not None else 1 <= len(v) <= self.max_length):
+            return what
+        bad = next((p for p in map(self.item.problem, v) if p), None)
+        return f"{what}, each {bad}" if bad else None
+
+
+def check_config(family: str, config, schema: dict) -> dict:
+    """`config` with exactly the keys of `schema`, each value checked against its rule
+    (Int, Float, OneOf, ListOf) before anything is built from it, so a file's config
+    cannot ask for a billion layers or a zero head count.  Raises RunError naming the key."""
+    if not isinstance(config, dict):
+        raise RunError(f"{family} config must be a JSON object, not {type(config).__name__}")
+    missing = [k for k in schema if k not in config]
+    if missing:
+        raise RunError(f"{family} config lacks {', '.join(missing)}")
+    for key, rule in schema.items():
+        problem = rule.problem(config[key])
+        if problem:
+            raise RunError(f"{family} config: '{key}' must be {problem}, not {config[key]!r}")
+    return {k: config[k] for k in schema}
+
+
 def checkpoint_bytes(name: str, config: dict, weights: dict[str, np.ndarray]) -> bytes:
     """A safetensors file of `weights` (torch state_dict names) that carries the family
     name and its JSON config in the header metadata, so the file alone rebuilds the model."""
@@ -133,6 +201,9 @@ def read_checkpoint(path: str, name: str) -> tuple[dict[str, np.ndarray], dict |
         config = json.loads(meta[METADATA_CONFIG]) if METADATA_CONFIG in meta else None
     except json.JSONDecodeError as e:
         raise RunError(f"{path}: the {METADATA_CONFIG} metadata is not JSON: {e}") from None
+    if config is not None and not isinstance(config, dict):   # never a path to read: the file speaks for itself
+        raise RunError(f"{path}: the {METADATA_CONFIG} metadata must be a JSON object, not "
+                       f"{type(config).__name__}")
     return weights, config
 
 

@@ -36,13 +36,16 @@ _GENERATORS: dict = {}   # (family, config, id(weights), target, options) -> (we
 _KEEP = 4                # generators kept alive; each holds its compiled programs and weights
 
 
-def generator(family, config: dict, weights: dict, target: str, **options) -> Generator:
+def generator(family, config: dict, weights: dict, target: str, iree_flags=(), **options) -> Generator:
     """The generator for these arguments, reused while fewer than _KEEP others were made
     since: repeated `generate` calls compile nothing.  Weights are matched by identity (an
-    entry keeps its weights alive, so their id is not reused while it is cached)."""
-    key = (family.name, json.dumps(config, sort_keys=True), id(weights), target, tuple(sorted(options.items())))
+    entry keeps its weights alive, so their id is not reused while it is cached).
+    `iree_flags` are added after the family's own (llvm-cpu)."""
+    flags = (*family.iree_flags, *iree_flags)
+    key = (family.name, json.dumps(config, sort_keys=True), id(weights), target, flags,
+           tuple(sorted(options.items())))
     hit = _GENERATORS.pop(key, None) or (weights, Generator(family.bind(config, weights), config, target,
-                                                                   iree_flags=family.iree_flags, **options))
+                                                                   iree_flags=flags, **options))
     _GENERATORS[key] = hit   # most recently used last
     while len(_GENERATORS) > _KEEP:
         _GENERATORS.pop(next(iter(_GENERATORS)))

@@ -22,7 +22,7 @@ import ptir.nn as nn
 from ptir.errors import PtirError, RunError
 from ptir.functional.core import iota, reshape, transpose
 
-from .base import ModelFamily, read_checkpoint
+from .base import Float, Int, ModelFamily, OneOf, check_config, read_checkpoint
 
 SIZES = {
     "full": {"n_layer": 12, "n_head": 12, "n_embd": 768, "n_positions": 1024, "vocab_size": 50257},   # 124M
@@ -240,29 +240,29 @@ class GPT2Family(ModelFamily):
     def generate(self, config: dict, weights: dict[str, np.ndarray], prompt_ids, max_tokens: int,
                  target: str = "ref", **options) -> list[int]:
         """The new token ids after `prompt_ids`; options as in Generator.generate (temperature,
-        top_k, seed, eos_id) plus kv_cache, capacity and chunk.  Programs are compiled once
-        per (config, weights, target, kv_cache, capacity, chunk) and reused across calls."""
+        top_k, seed, eos_id) plus kv_cache, capacity, chunk and iree_flags.  Programs are
+        compiled once per (config, weights, target, those options) and reused across calls."""
         from .generate import generator
 
-        build = {k: options.pop(k) for k in ("kv_cache", "capacity", "chunk") if k in options}
+        build = {k: options.pop(k) for k in ("kv_cache", "capacity", "chunk", "iree_flags") if k in options}
         gen = generator(self, config, weights, target, **build)
         return list(gen.generate(prompt_ids, max_tokens, **options))
 
     def check_greedy_vs_torch(self, config: dict, weights: dict[str, np.ndarray], prompt_ids, steps: int,
-                              target: str = "ref") -> dict:
+                              target: str = "ref", iree_flags=()) -> dict:
         """Greedy tokens of ptir (KV cache) and of transformers over `steps` steps: both lists
         and how many lead tokens agree."""
-        ours = self.generate(config, weights, prompt_ids, steps, target)
+        ours = self.generate(config, weights, prompt_ids, steps, target, iree_flags=tuple(iree_flags))
         theirs = torch_greedy(self.torch_module(config, weights), prompt_ids, steps)
         return {"steps": steps, "agree": leading_agreement(ours, theirs), "ptir": ours, "torch": theirs}
 
     def check_cache_vs_recompute(self, config: dict, weights: dict[str, np.ndarray], prompt_ids, steps: int,
-                                 target: str = "ref") -> dict:
+                                 target: str = "ref", iree_flags=()) -> dict:
         """Cached decode against full-context recompute, both fed the cached run's greedy
         tokens: how many tokens agree and the largest logit difference."""
         from .generate import generator
 
-        cached, full = (generator(self, config, weights, target, kv_cache=kv) for kv in (True, False))
+        cached, full = (generator(self, config, weights, target, iree_flags, kv_cache=kv) for kv in (True, False))
         tokens = list(cached.generate(prompt_ids, steps))
         a, b = (g.logits_along(prompt_ids, tokens) for g in (cached, full))
         return {"steps": steps, "agree": leading_agreement(a.argmax(-1).tolist(), b.argmax(-1).tolist()),
@@ -304,7 +304,8 @@ class GPT2Family(ModelFamily):
 
 
     def bench_runs(self, config: dict, weights: dict[str, np.ndarray], target: str = "llvm-cpu",
-                   prompt_tokens: int = 128, decode_tokens: int = 32, runs: int = 5, warmup: int = 1) -> dict:
+                   prompt_tokens: int = 128, decode_tokens: int = 32, runs: int = 5, warmup: int = 1,
+                   iree_flags=()) -> dict:
         """`ptirc eval --workload bench` for GPT-2: per run (a fresh sequence each), the
         prefill latency of `prompt_tokens` tokens in ms and the greedy decode speed in
         tokens/s after it, for ptir on `target` and for transformers eager with its own KV
@@ -315,7 +316,7 @@ class GPT2Family(ModelFamily):
 
         prompt = example_prompt(config, prompt_tokens)
         start = time.perf_counter()
-        gen = generator(self, config, weights, target,
+        gen = generator(self, config, weights, target, iree_flags,
                         capacity=fitting_capacity(prompt_tokens + decode_tokens, config["n_positions"]))
         gen.compile()
         ready = {f"ptir-{target}": time.perf_counter() - start}
@@ -377,17 +378,22 @@ def torch_greedy(model, prompt_ids, steps: int) -> list[int]:
 
 # --- configs and weights files -----------------------------------------------------------------
 
+# Bounds a config must keep before anything is built from it: beyond every published
+# GPT-2 size (1.5B: 48 layers, 25 heads, 1600 wide, 1024 positions, 50257 tokens) by far.
+SCHEMA = {"n_layer": Int(1, 1024), "n_head": Int(1, 1024), "n_embd": Int(1, 65536),
+          "n_positions": Int(1, 1 << 20), "vocab_size": Int(1, 1 << 24), "n_inner": Int(1, 1 << 18, optional=True),
+          "activation_function": OneOf(*ACTIVATIONS), "layer_norm_epsilon": Float(0.0, 1.0),
+          "scale_attn_by_inverse_layer_idx": OneOf(False, True)}
+
+
 def checked_config(config: dict) -> dict:
-    """Our config keys only (HF's config.json has many more), defaults filled, checked."""
-    missing = [k for k in SIZES["full"] if k not in config]
-    if missing:
-        raise PtirError(f"gpt2 config lacks {', '.join(missing)}")
-    c = {k: config.get(k, DEFAULTS.get(k)) for k in (*SIZES["full"], *DEFAULTS)}
+    """Our config keys only (HF's config.json has many more), defaults filled, each value
+    checked against SCHEMA (RunError naming the key)."""
+    if not isinstance(config, dict):
+        raise RunError(f"a gpt2 config must be a JSON object, not {type(config).__name__}")
+    c = check_config("gpt2", {**DEFAULTS, **{k: v for k, v in config.items() if k in SCHEMA}}, SCHEMA)
     if c["n_embd"] % c["n_head"]:
-        raise PtirError(f"gpt2 config: n_head {c['n_head']} does not divide n_embd {c['n_embd']}")
-    if c["activation_function"] not in ACTIVATIONS:
-        raise PtirError(f"gpt2 config: activation_function '{c['activation_function']}' is not one of "
-                        f"{', '.join(ACTIVATIONS)}")
+        raise RunError(f"gpt2 config: n_head {c['n_head']} does not divide n_embd {c['n_embd']}")
     return c
 
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 import ptir.functional as F
 import ptir.nn as nn
 
-from .vision import VisionFamily, VisionNet, conv_bn
+from .base import Float, Int, ListOf, OneOf
+from .vision import LAYOUTS, VisionFamily, VisionNet, conv_bn
 
 # torchvision's inverted residual setting: expansion t, channels c, repeats n, first stride s
 FULL_SETTING = [[1, 16, 1, 1], [6, 24, 2, 2], [6, 32, 3, 2], [6, 64, 4, 2], [6, 96, 3, 1], [6, 160, 3, 2],
@@ -83,6 +84,10 @@ class MobileNetV2(VisionNet):
 
 class MobileNetFamily(VisionFamily):
     name = "mobilenet_v2"
+    # setting rows are torchvision's inverted-residual settings [t, c, n, s]: expansion,
+    # channels, repeats, stride
+    schema = {"width_mult": Float(0.0, 4.0), "setting": ListOf(ListOf(Int(1, 4096), length=4), max_length=32),
+              "num_classes": Int(1, 1 << 20), "image_size": Int(32, 4096), "layout": OneOf(*LAYOUTS)}
     sizes = {
         "full": {"width_mult": 1.0, "setting": FULL_SETTING, "num_classes": 1000, "image_size": 224,
                  "layout": "nhwc"},

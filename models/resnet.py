@@ -11,7 +11,8 @@ import re
 import ptir.functional as F
 import ptir.nn as nn
 
-from .vision import VisionFamily, VisionNet, conv_bn
+from .base import Int, ListOf, OneOf
+from .vision import LAYOUTS, VisionFamily, VisionNet, conv_bn
 
 WIDTHS = (64, 128, 256, 512)
 
@@ -70,6 +71,9 @@ class ResNetFamily(VisionFamily):
         "full": {"layers": [3, 4, 6, 3], "num_classes": 1000, "image_size": 224, "layout": "nhwc"},
         "tiny": {"layers": [1, 1, 1, 1], "num_classes": 10, "image_size": 64, "layout": "nhwc"},
     }
+
+    schema = {"layers": ListOf(Int(1, 64), length=4), "num_classes": Int(1, 1 << 20), "image_size": Int(32, 4096),
+              "layout": OneOf(*LAYOUTS)}
 
     def ptir_module(self, config: dict) -> ResNet:
         return ResNet(config)

@@ -17,7 +17,7 @@ import ptir.nn as nn
 from ptir.errors import RunError, UsageError
 from ptir.functional.core import reshape, transpose
 
-from .base import ModelFamily, read_checkpoint
+from .base import ModelFamily, check_config, read_checkpoint
 
 IMAGENET_MEAN = np.array([0.485, 0.456, 0.406], np.float32)
 IMAGENET_STD = np.array([0.229, 0.224, 0.225], np.float32)
@@ -81,7 +81,10 @@ class VisionFamily(ModelFamily):
     kind = "vision"
     sizes: dict[str, dict] = {}
 
+    schema: dict = {}   # config key -> rule (models/base.py: Int, Float, OneOf, ListOf)
+
     def config(self, size: str = "full", **overrides) -> dict:
+        """The config of `size` with `overrides`, checked against the family's schema."""
         if size not in self.sizes:
             raise UsageError(f"unknown size '{size}' for {self.name} (known: {', '.join(self.sizes)})")
         config = dict(self.sizes[size])
@@ -89,7 +92,7 @@ class VisionFamily(ModelFamily):
         if unknown:
             raise UsageError(f"unknown {self.name} config key(s) {', '.join(sorted(unknown))} "
                              f"(known: {', '.join(config)})")
-        return config | overrides
+        return check_config(self.name, config | overrides, self.schema)
 
     def torch_arch(self, config: dict):
         """The torchvision module for `config`, freshly initialised."""
@@ -129,7 +132,7 @@ class VisionFamily(ModelFamily):
 
     def load_checkpoint(self, path: str) -> tuple[dict[str, np.ndarray], dict]:
         weights, config = read_checkpoint(path, self.name)
-        return weights, config or self.infer_config(weights)
+        return weights, check_config(self.name, config, self.schema) if config else self.infer_config(weights)
 
     def torch_module(self, config: dict, weights: dict[str, np.ndarray]):
         import torch

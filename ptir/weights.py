@@ -10,10 +10,13 @@ from .errors import RunError
 
 
 def load_params(path: str | os.PathLike) -> dict[str, np.ndarray]:
-    """All tensors of a safetensors file, by name."""
+    """All tensors of a safetensors file, by name (numpy arrays of the stored dtypes and
+    shapes); RunError for a missing, folder, unreadable or malformed file."""
     from safetensors import SafetensorError
     from safetensors.numpy import load_file
 
+    if os.path.isdir(path):
+        raise RunError(f"weights file {path} is a folder (give a .safetensors file)")
     if not os.path.isfile(path):
         raise RunError(f"weights file {path} does not exist")
     try:

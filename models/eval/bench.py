@@ -99,7 +99,8 @@ def bench_lm(m: Model, opts: EvalOptions) -> Report:
                          f"{m.config['n_positions']}")
     with progress(f"benchmarking {m.name} prefill and decode: {opts.warmup} warm-up and {opts.runs} timed runs"):
         out = m.family.bench_runs(m.config, m.weights, opts.target, prompt_tokens=prompt,
-                                  decode_tokens=opts.max_tokens, runs=opts.runs, warmup=opts.warmup)
+                                  decode_tokens=opts.max_tokens, runs=opts.runs, warmup=opts.warmup,
+                                  iree_flags=tuple(opts.iree_flags))
     results = [{"impl": impl, "metric": metric, **summary(values)}
                for impl, metrics in out["samples"].items() for metric, values in metrics.items()]
     rows = [{"impl": impl, f"prefill_{prompt}_median_ms": statistics.median(s["prefill_ms"]),

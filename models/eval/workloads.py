@@ -49,8 +49,9 @@ def generation_checks(m: Model, opts: EvalOptions, inputs, max_diff: float) -> d
     of full-context recompute (within `max_diff`)."""
     prompt = [int(t) for t in inputs[0][0][:8]]
     steps = opts.max_tokens
-    greedy = m.family.check_greedy_vs_torch(m.config, m.weights, prompt, steps, opts.target)
-    cache = m.family.check_cache_vs_recompute(m.config, m.weights, prompt, steps, opts.target)
+    flags = tuple(opts.iree_flags)
+    greedy = m.family.check_greedy_vs_torch(m.config, m.weights, prompt, steps, opts.target, flags)
+    cache = m.family.check_cache_vs_recompute(m.config, m.weights, prompt, steps, opts.target, flags)
     problems = []
     if greedy["agree"] < steps:
         problems.append(f"greedy tokens agree with torch for {greedy['agree']} of {steps} steps")
@@ -114,7 +115,8 @@ def generate(m: Model, opts: EvalOptions, prof: Profiler) -> Report:
     prompt = [int(t) for t in m.family.example_inputs(m.config, opts.seed, 1)[0][0][:8]]
     with prof.span("generate", "run"):
         try:
-            tokens = m.family.generate(m.config, m.weights, prompt, opts.max_tokens, target=opts.target)
+            tokens = m.family.generate(m.config, m.weights, prompt, opts.max_tokens, target=opts.target,
+                                       iree_flags=tuple(opts.iree_flags))
         except NotImplementedError:
             raise UsageError(f"--workload run: {m.name} has no generate hook") from None
     data = {"model": m.name, "target": opts.target, "prompt_ids": prompt, "generated_ids": list(tokens)}

@@ -12,6 +12,7 @@ import os
 import sys
 
 from ..errors import PtirError, UsageError
+from .io import check_outputs
 
 COMMAND_MODULES = ("program_cmds", "lower_cmds", "opt_cmds", "conformance_cmds", "generate_cmds",
                    "export_cmds", "eval_cmds")
@@ -47,6 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        check_outputs(args)   # before any work: a bad output path fails in a moment, not after a compile
         return args.handler(args) or 0
     except UsageError as e:
         print(f"ptirc: {e}", file=sys.stderr)

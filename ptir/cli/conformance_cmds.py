@@ -7,7 +7,7 @@ import json
 import sys
 
 from ..errors import UsageError
-from .io import atomic_output
+from .io import add_output, atomic_output
 
 
 def register(sub) -> None:
@@ -23,7 +23,7 @@ def register(sub) -> None:
     p.add_argument("-k", dest="pattern", metavar="PATTERN", help="only cases whose name matches (glob or substring)")
     p.add_argument("--models", action="store_true", help="also check the full models (tiny configurations)")
     p.add_argument("--rules", metavar="FILE", help="tolerance rules (default configs/conformance.json)")
-    p.add_argument("--report", metavar="REPORT.json", help="write the JSON report here")
+    add_output(p, "--report", metavar="REPORT.json", help="write the JSON report here")
     p.add_argument("--format", choices=("table", "json", "md"), default="table", help="what to print at the end")
     p.add_argument("--list", action="store_true", help="list the selected cases and exit")
     p.set_defaults(handler=cmd_conformance)

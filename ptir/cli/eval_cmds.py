@@ -9,7 +9,7 @@ import os
 import sys
 
 from ..errors import PtirError, UsageError
-from .io import atomic_output, read_json
+from .io import add_output, atomic_output, count, positive, read_json
 
 FORMATS = ("table", "json", "csv")
 
@@ -35,25 +35,26 @@ def register(sub) -> None:
     p.add_argument("--weights", metavar="W.safetensors",
                    help="weights from ptirc export, a safetensors file or a torch .pth state_dict")
     p.add_argument("--size", metavar="SIZE", help="full or tiny: the config of random weights (default full)")
-    p.add_argument("--seed", type=int, help="seed of the random weights and inputs (default 0)")
-    p.add_argument("--batch", type=int, help="batch size (default 1)")
+    p.add_argument("--seed", type=count, help="seed of the random weights and inputs (default 0)")
+    p.add_argument("--batch", type=positive, help="batch size (default 1)")
     p.add_argument("--image", metavar="FILE", help="run: a PNG/JPEG image to classify")
-    p.add_argument("--threads", type=int, metavar="N",
+    p.add_argument("--threads", type=positive, metavar="N",
                    help="threads for torch and IREE's local-task workers (XLA keeps its own pool)")
-    p.add_argument("--runs", type=int, metavar="N", help="bench: timed rounds (default 20)")
-    p.add_argument("--warmup", type=int, metavar="N", help="bench: warm-up rounds (default 3)")
+    p.add_argument("--runs", type=positive, metavar="N", help="bench: timed rounds (default 20)")
+    p.add_argument("--warmup", type=count, metavar="N", help="bench: warm-up rounds (default 3)")
     p.add_argument("--peers", metavar="LIST", type=lambda s: [x for x in s.split(",") if x],
                    help="bench: comma-separated implementations to compare with (default torch-eager)")
-    p.add_argument("--max-tokens", type=int, metavar="N", help="run (lm): tokens to generate (default 16)")
+    p.add_argument("--max-tokens", type=positive, metavar="N", help="run (lm): tokens to generate (default 16)")
     p.add_argument("--iree-flag", dest="iree_flags", action="append", metavar="FLAG",
                    help="an extra iree-compile flag (llvm-cpu; repeatable), e.g. --iree-flag=--iree-opt-level=O2")
     p.add_argument("--tolerances", metavar="FILE", help="tolerance rules (default configs/conformance.json)")
     p.add_argument("--dump-dir", metavar="DIR", help="write every compile stage's IR into DIR")
     p.add_argument("--suite", metavar="FILE", help="run the entries of a suite file (configs/suites/*.json)")
     p.add_argument("--format", "-f", choices=FORMATS, default="table", help="output format (default table)")
-    p.add_argument("--plot", metavar="CHART.png", help="bench: draw the comparison into a PNG (needs matplotlib)")
+    add_output(p, "--plot", metavar="CHART.png",
+                   help="bench: draw the comparison into a PNG (needs matplotlib)")
     p.add_argument("--profile", action="store_true", help="print the time per stage and per call (stderr)")
-    p.add_argument("--trace-json", metavar="FILE", help="with --profile: write a Chrome trace JSON")
+    add_output(p, "--trace-json", metavar="FILE", help="with --profile: write a Chrome trace JSON")
     p.set_defaults(handler=cmd_eval)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from .io import atomic_output
+from .io import add_output, atomic_output, count
 
 
 def register(sub) -> None:
@@ -21,8 +21,9 @@ def register(sub) -> None:
                    help="convert this checkpoint (a torchvision .pth state_dict, safetensors, or what the family "
                         "reads) instead of making random weights")
     p.add_argument("--size", default="full", metavar="SIZE", help="full or tiny (random weights; default full)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the random weights (default 0)")
-    p.add_argument("-o", "--output", required=True, metavar="OUT.safetensors", help="the file to write")
+    p.add_argument("--seed", type=count, default=0, help="seed of the random weights (default 0)")
+    add_output(p, "-o", "--output", required=True, metavar="OUT.safetensors",
+                   help="the file to write")
     p.set_defaults(handler=cmd_export)
 
 

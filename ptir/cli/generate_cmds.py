@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+import warnings
 
 from ..errors import UsageError
+from .io import count, temperature
 
 
 def register(sub) -> None:
@@ -24,11 +26,11 @@ def register(sub) -> None:
     p.add_argument("--vocab", metavar="VOCAB.json", help="GPT-2's vocab.json (with --merges)")
     p.add_argument("--merges", metavar="MERGES.txt", help="GPT-2's merges.txt (with --vocab)")
     p.add_argument("--prompt", required=True, help="the text to continue")
-    p.add_argument("--max-tokens", type=int, default=64, metavar="N", help="new tokens at most (default 64)")
-    p.add_argument("--temperature", type=float, default=0.0, metavar="T",
+    p.add_argument("--max-tokens", type=count, default=64, metavar="N", help="new tokens at most (default 64)")
+    p.add_argument("--temperature", type=temperature, default=0.0, metavar="T",
                    help="sampling temperature; 0 is greedy (default)")
     p.add_argument("--top-k", type=int, metavar="K", help="sample among the K most likely tokens")
-    p.add_argument("--seed", type=int, default=0, help="seed of the sampler (default 0)")
+    p.add_argument("--seed", type=count, default=0, help="seed of the sampler (default 0)")
     p.add_argument("--kv-cache", action=argparse.BooleanOptionalAction, default=True,
                    help="decode with a KV cache (default); --no-kv-cache recomputes the whole context per token")
     p.add_argument("--target", "-t", choices=list(TARGETS), default="llvm-cpu", metavar="TARGET",
@@ -39,10 +41,6 @@ def register(sub) -> None:
 def _check_args(args) -> None:
     if bool(args.vocab) != bool(args.merges) or bool(args.tokenizer) == bool(args.vocab):
         raise UsageError("give the tokenizer as --tokenizer FILE, or as --vocab FILE with --merges FILE")
-    if args.max_tokens < 0:
-        raise UsageError(f"--max-tokens must be >= 0, not {args.max_tokens}")
-    if args.temperature < 0:
-        raise UsageError(f"--temperature must be >= 0, not {args.temperature}")
     if args.top_k is not None and args.top_k < 1:
         raise UsageError(f"--top-k must be >= 1, not {args.top_k}")
 
@@ -56,6 +54,10 @@ def cmd_generate(args) -> int:
     tokenizer = Tokenizer.load(args.tokenizer, args.vocab, args.merges)
     weights, config = GPT2.load_checkpoint(args.weights, args.config)
     prompt = tokenizer.encode(args.prompt)
+    room = config["n_positions"] - len(prompt)
+    if args.max_tokens > room >= 0:
+        warnings.warn(f"the model's context holds {config['n_positions']} tokens: after the prompt's "
+                      f"{len(prompt)}, at most {room} new ones (not --max-tokens {args.max_tokens})", stacklevel=1)
     capacity = fitting_capacity(len(prompt) + args.max_tokens, config["n_positions"])
     gen = generator(GPT2, config, weights, args.target, kv_cache=args.kv_cache, capacity=capacity)
     gen.check_prompt(prompt)   # before a possibly long compile

@@ -2,10 +2,60 @@
 
 from __future__ import annotations
 
-from ..dialect import parse, verify
-from ..io import atomic_output, load_npz, read_json, read_text, save_npz
+import argparse
 
-__all__ = ["atomic_output", "load_npz", "load_program", "read_json", "read_text", "save_npz"]
+from ..dialect import parse, verify
+from ..io import atomic_output, check_output, load_npz, read_json, read_text, save_npz
+
+__all__ = ["add_output", "atomic_output", "check_outputs", "count", "load_npz", "load_program", "positive",
+           "read_json", "read_text", "save_npz", "temperature"]
+
+
+def add_output(p: argparse.ArgumentParser, *flags: str, **kwargs) -> None:
+    """Add an option naming a file the command writes; `main` checks every such path
+    (check_output) before the command does any work."""
+    action = p.add_argument(*flags, **kwargs)
+    p.set_defaults(outputs=(*(p.get_default("outputs") or ()), action.dest))
+
+
+def check_outputs(args: argparse.Namespace) -> None:
+    """check_output for each output option given on the command line."""
+    for dest in getattr(args, "outputs", ()):
+        path = getattr(args, dest, None)
+        if path is not None:
+            check_output(path)
+
+
+def count(text: str) -> int:
+    """argparse `type` of a whole number >= 0 (a seed, a number of warm-up runs)."""
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, not {text!r}") from None
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, not {n}")
+    return n
+
+
+def positive(text: str) -> int:
+    """argparse `type` of a whole number >= 1 (a batch, runs, threads, tokens)."""
+    n = count(text)
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, not {n}")
+    return n
+
+
+def temperature(text: str) -> float:
+    """argparse `type` of a sampling temperature: a finite number >= 0 (0 is greedy)."""
+    import math
+
+    try:
+        t = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, not {text!r}") from None
+    if not math.isfinite(t) or t < 0:
+        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, not {text}")
+    return t
 
 
 def load_program(path: str):

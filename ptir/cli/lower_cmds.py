@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..errors import UsageError
-from .io import atomic_output, load_program
+from .io import add_output, atomic_output, load_program
 
 EMITS = {"llvm-cpu": ("vmfb", "stablehlo", "vhlo"), "xla-cpu": ("stablehlo", "vhlo")}
 
@@ -20,7 +20,7 @@ def register(sub) -> None:
     p.add_argument("file", metavar="FILE", help="a .ptir file")
     p.add_argument("--target", "-t", required=True, choices=list(EMITS), metavar="TARGET",
                    help="llvm-cpu (IREE) or xla-cpu (XLA)")
-    p.add_argument("-o", "--output", required=True, metavar="OUT", help="the file to write")
+    add_output(p, "-o", "--output", required=True, metavar="OUT", help="the file to write")
     p.add_argument("--emit", choices=("vmfb", "stablehlo", "vhlo"),
                    help="what to write (default: vmfb for llvm-cpu, stablehlo for xla-cpu)")
     p.add_argument("--entry", default="main", metavar="NAME", help="the function to lower (default main)")

@@ -7,7 +7,7 @@ import sys
 import numpy as np
 
 from ..errors import RunError, UsageError
-from .io import load_npz, load_program, save_npz
+from .io import add_output, count, load_npz, load_program, save_npz
 
 
 def register(sub) -> None:
@@ -29,8 +29,8 @@ def register(sub) -> None:
     p.add_argument("file", metavar="FILE", help="a .ptir file, or a .vmfb that ptirc lower wrote")
     add_target_args(p)
     p.add_argument("--inputs", metavar="IN.npz", help="input arrays keyed by argument name")
-    p.add_argument("--output", "-o", metavar="OUT.npz", help="write the results here")
-    p.add_argument("--seed", type=int, default=0, help="seed of the random inputs (default 0)")
+    add_output(p, "--output", "-o", metavar="OUT.npz", help="write the results here")
+    p.add_argument("--seed", type=count, default=0, help="seed of the random inputs (default 0)")
     p.set_defaults(handler=cmd_run)
 
     p = sub.add_parser("ops", help="the op reference, generated from the registry",
@@ -45,7 +45,8 @@ def add_target_args(p) -> None:
 
     p.add_argument("--target", "-t", choices=list(TARGETS), metavar="TARGET",
                    help=f"where to run: {', '.join(TARGETS)} (default ref; llvm-cpu for a .vmfb)")
-    p.add_argument("--entry", default="main", metavar="NAME", help="the function to run (default main)")
+    p.add_argument("--entry", metavar="NAME",
+                   help="the function to run (default main; a .vmfb holds the one it was lowered from)")
     p.add_argument("--params", metavar="W.safetensors", help="weights for ptir.param arguments")
 
 
@@ -121,8 +122,9 @@ def _compile(args):
     import ptir
 
     prog = load_program(args.file)
-    prog.entry(args.entry)
-    return ptir.compile(prog, args.target or "ref", entry=args.entry, params=args.params).executable
+    entry = args.entry or "main"
+    prog.entry(entry)
+    return ptir.compile(prog, args.target or "ref", entry=entry, params=args.params).executable
 
 
 def _load_vmfb(args):
@@ -131,7 +133,11 @@ def _load_vmfb(args):
 
     if args.target not in (None, "llvm-cpu"):
         raise UsageError(f"a .vmfb runs on llvm-cpu, not --target {args.target}")
-    return load_vmfb(args.file, load_params(args.params) if args.params else None)
+    exe = load_vmfb(args.file, load_params(args.params) if args.params else None)
+    if args.entry not in (None, exe.fn.name):
+        raise UsageError(f"{args.file} holds the entry @{exe.fn.name}, not @{args.entry} "
+                         "(a .vmfb holds the one function it was lowered from)")
+    return exe
 
 
 def cmd_ops(args) -> int:

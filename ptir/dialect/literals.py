@@ -72,7 +72,8 @@ def to_hex(arr: np.ndarray) -> str:
 
 
 def from_hex(text: str, dtype: DType, shape) -> np.ndarray:
-    """Array from the hex form; a single element's bytes make a splat."""
+    """Array from the hex form; a single element's bytes make a splat, kept as that one
+    element (a 0-d array: ptir.constant broadcasts it, so no size is ever materialized)."""
     raw = bytes.fromhex(text)
     itemsize = dtype.np_dtype.itemsize
     if len(raw) % itemsize:
@@ -80,7 +81,7 @@ def from_hex(text: str, dtype: DType, shape) -> np.ndarray:
     flat = np.frombuffer(raw, dtype=dtype.np_dtype.newbyteorder("<")).astype(dtype.np_dtype)
     n = int(np.prod(shape, dtype=np.int64))
     if flat.size == 1 and n != 1:
-        return np.full(shape, flat[0], dtype=dtype.np_dtype)
+        return flat.reshape(())
     if flat.size != n:
         raise ValueError(f"hex literal has {flat.size} elements, the type needs {n}")
     return flat.reshape(shape)

@@ -100,9 +100,13 @@ class _Scanner:
         return self.pos >= len(self.text)
 
 
+MAX_NESTING = 64   # deeper than any tensor rank in use; keeps the recursive descent far from Python's limit
+
+
 class Parser:
     def __init__(self, text: str, file: str = "<input>"):
         self.s = _Scanner(text, file)
+        self.depth = 0   # lists open now
 
     # --- module and functions --------------------------------------------------------------------
 
@@ -134,7 +138,8 @@ class Parser:
     def name(self, what: str) -> str:
         n = self.s.match(_NAME)
         if n is None:
-            raise self.s.error(f"expected a {what}, found {self.s.found()}")
+            article = "an" if what[:1] in "aeiou" else "a"
+            raise self.s.error(f"expected {article} {what}, found {self.s.found()}")
         return n
 
     def function(self, prog: Program) -> None:
@@ -229,6 +234,11 @@ class Parser:
         opname = s.match(_IDENT)
         if opname is None:
             raise s.error(f"expected an op name, found {s.found()}")
+        if s.pos < len(s.text) and not s.text[s.pos].isascii():
+            rest = _WORD.match(s.text, s.pos)
+            # a look-alike letter (Cyrillic 'о' in "ptir.nоt") ends the ASCII name early: show it whole
+            raise s.error(f"unknown op '{opname + rest.group(0)}': op names are ASCII letters, digits, '_' "
+                          "and '.'", name_pos)
         if not opname.startswith("ptir."):
             raise s.error(f"unknown op '{opname}' (PTIR ops are written ptir.<name>)", name_pos)
         opdef = registry.lookup(opname)
@@ -335,15 +345,22 @@ class Parser:
             s.expect(",", "',' or '}' in the attribute dictionary")
 
     def rest_of_list(self, item, where: str = "") -> list:
-        """The items of a `[a, b, ...]` list whose `[` was just read."""
-        items = []
-        if self.s.accept("]"):
-            return items
-        while True:
-            items.append(item())
+        """The items of a `[a, b, ...]` list whose `[` was just read; lists nest at most
+        MAX_NESTING deep (a literal's rank, an attribute's pairs), a located error beyond."""
+        if self.depth >= MAX_NESTING:
+            raise self.s.error(f"lists nest more than {MAX_NESTING} deep{where}", self.s.pos - 1)
+        self.depth += 1
+        try:
+            items = []
             if self.s.accept("]"):
                 return items
-            self.s.expect(",", "',' or ']'" + where)
+            while True:
+                items.append(item())
+                if self.s.accept("]"):
+                    return items
+                self.s.expect(",", "',' or ']'" + where)
+        finally:
+            self.depth -= 1
 
     def attr_value(self):
         s = self.s
@@ -416,10 +433,8 @@ class Parser:
                 raise s.error(f"bad hex literal for {t}: {e}", body[2]) from None
         elements = body[1]
         try:
-            if isinstance(elements, tuple):     # a splat
-                v = parse_element(elements[0], t.dtype)
-                return np.full(t.shape, v, dtype=t.dtype.np_dtype) if t.shape else np.array(
-                    v, dtype=t.dtype.np_dtype)
+            if isinstance(elements, tuple):     # a splat keeps one element, whatever the type's size
+                return np.array(parse_element(elements[0], t.dtype), dtype=t.dtype.np_dtype)
             shape = _nested_shape(elements)
             if tuple(shape) != t.shape:
                 raise s.error(f"literal of shape {'x'.join(map(str, shape))} does not fit {t}", pos)

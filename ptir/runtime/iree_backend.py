@@ -10,6 +10,7 @@ the weights (so the cache hits across checkpoints), and the stock
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -21,7 +22,7 @@ import numpy as np
 
 from ..dialect.program import Function
 from ..dialect.signature import bind_params, check_params, function_from_signature, signature
-from ..errors import CompileError, RunError, UsageError
+from ..errors import CompileError, PtirError, RunError, UsageError
 from ..lower_stablehlo.module import PARAM_SCOPE, LoweredModule
 from . import cache
 from .backend import Artifact, Backend, CompileOptions, Emit, Executable, no_emit
@@ -76,9 +77,12 @@ def compile_vmfb(text: str, flags: list[str], emit: Emit = no_emit, scratch: str
     except CompileError as e:
         if not tiled:
             raise
+        try:
+            vmfb = _invoke(text, [f for f in flags if f != DATA_TILING], emit, scratch, keep_failed=False)
+        except CompileError:   # not data tiling's fault (a bad flag, say): report the first failure
+            raise CompileError(f"{e.message}; the StableHLO is at {_keep(text)}") from None
         first = e.message.split(" | ")[0].removeprefix("IREE failed to compile the module: ")
         warnings.warn(f"IREE's data tiling failed on this module ({first}); compiled without it", stacklevel=2)
-        vmfb = _invoke(text, [f for f in flags if f != DATA_TILING], emit, scratch)
     if cache.enabled():
         cache.store(k, vmfb)
     return vmfb
@@ -178,7 +182,7 @@ class IreeExecutable(Executable):
                  driver: str = "local-task"):
         super().__init__(fn)
         self.vmfb = vmfb
-        self.artifact = Artifact("vmfb", vmfb, ".vmfb")
+        self.artifact = Artifact("vmfb", seal(vmfb), ".vmfb")
         # A module whose weights are not bound yet can still be written out (ptirc lower);
         # it is loaded when it can run.
         self.invoker = None if fn.params and weights is None else self._load(weights, driver)
@@ -199,7 +203,7 @@ class IreeExecutable(Executable):
         modules += [rt.create_hal_module(instance, device), module]
         try:
             context = rt.VmContext(instance, modules=modules)
-        except (RuntimeError, ValueError) as e:
+        except (RuntimeError, ValueError, IndexError, KeyError, OSError) as e:   # IREE status codes
             raise RunError(f"IREE could not load the module: {e}") from None
         return rt.FunctionInvoker(context, device, module.lookup_function("main"))
 
@@ -208,7 +212,7 @@ class IreeExecutable(Executable):
             check_params(self.fn, {})   # raises, naming the first missing weight
         try:
             outs = self.invoker(*values)
-        except (RuntimeError, ValueError) as e:
+        except (RuntimeError, ValueError, IndexError, KeyError, OSError) as e:   # IREE status codes
             raise RunError(f"IREE failed to run @{self.fn.name}: {e}") from None
         return list(outs) if isinstance(outs, tuple | list) else [outs]
 
@@ -245,22 +249,94 @@ class IreeBackend(Backend):
         return IreeExecutable(fn, vmfb, weights, options.driver)
 
 
-def load_vmfb(path: str, params: dict[str, np.ndarray] | None = None, driver: str = "local-task") -> IreeExecutable:
-    """An executable from a .vmfb that ptir wrote; `params` binds its named weights."""
-    import iree.runtime as rt
+# ptirc seals every .vmfb it writes with this footer: a SHA-256 of the module's bytes.
+# IREE reads a module from its own header and ignores what follows it (the stock
+# iree-run-module runs a sealed file as it is), and a damaged file is refused before
+# IREE parses a byte of it (docs/abi.md).
+SEAL = b"\n#PTIR-SHA256:"
+_SEAL_LEN = len(SEAL) + 64 + 1
 
+
+def seal(vmfb: bytes) -> bytes:
+    """`vmfb` with PTIR's checksum footer appended."""
+    return vmfb + SEAL + hashlib.sha256(vmfb).hexdigest().encode() + b"\n"
+
+
+def unseal(data: bytes, path: str) -> tuple[bytes, bool]:
+    """(the module's bytes, whether ptirc sealed it); RunError when a seal is there and
+    does not match, i.e. the file was damaged after ptirc wrote it."""
+    tail = data[-_SEAL_LEN - 16:]
+    if SEAL.strip() not in tail:
+        return data, False
+    body = data[:-_SEAL_LEN]
+    footer = data[-_SEAL_LEN:]
+    if not footer.startswith(SEAL) or footer[len(SEAL):-1] != hashlib.sha256(body).hexdigest().encode():
+        raise RunError(f"{path} is damaged: its PTIR checksum does not match its contents")
+    return body, True
+
+
+# Run in a child process for a module ptirc did not seal: IREE may crash reading a
+# damaged one, and that must not take ptirc down with it.
+_PROBE = """
+import json, sys
+import iree.runtime as rt
+instance = rt.VmInstance()
+m = rt.VmModule.copy_buffer(instance, open(sys.argv[1], "rb").read())
+f = m.lookup_function("main")
+print(json.dumps(dict(f.reflection) if f is not None else None), flush=True)
+try:   # loading the executables (ELF relocation) is where a damaged module can crash
+    rt.VmContext(instance, modules=[rt.create_hal_module(instance, rt.get_device("local-sync")), m])
+except Exception:
+    pass   # e.g. it needs its parameters: an error the caller reports itself
+"""
+
+
+def _probe_reflection(path: str) -> dict | None:
+    """@main's reflection as read by a child process, None when the module has no @main;
+    RunError when IREE cannot read the module (or crashes reading it)."""
+    import subprocess
+    import sys
+
+    r = subprocess.run([sys.executable, "-c", _PROBE, path], capture_output=True, text=True)
+    if r.returncode != 0 or not r.stdout.strip():
+        last = (r.stderr.strip().splitlines() or [f"IREE crashed (signal {-r.returncode})"])[-1]
+        raise RunError(f"cannot load {path}: not a module IREE can read ({last[:300]})")
+    return json.loads(r.stdout.splitlines()[0])
+
+
+def load_vmfb(path: str, params: dict[str, np.ndarray] | None = None, driver: str = "local-task") -> IreeExecutable:
+    """An executable from a .vmfb that ptirc wrote; `params` binds its named weights.
+    Raises RunError for an unreadable, damaged or foreign file (one without PTIR's
+    signature: run those with iree-run-module), never crashes on one."""
     try:
         with open(path, "rb") as f:
-            vmfb = f.read()
-        instance, _ = _Runtime.get(driver)
-        module = rt.VmModule.copy_buffer(instance, vmfb)   # must outlive the function looked up in it
-        reflection = dict(module.lookup_function("main").reflection)
-        del module
-    except (OSError, RuntimeError, ValueError) as e:
-        raise RunError(f"cannot load {path}: {e}") from None
+            vmfb, sealed = unseal(f.read(), path)
+    except OSError as e:
+        raise RunError(f"cannot read {path}: {e.strerror or e}") from None
+    if sealed:
+        reflection = _reflection(vmfb, path, driver)
+    else:
+        reflection = _probe_reflection(path)
+    if reflection is None:
+        raise RunError(f"{path} has no function @main")
     if "ptir.signature" not in reflection:
         raise RunError(f"{path} was not written by ptirc (it has no ptir.signature); "
                        "run it with iree-run-module instead")
-    fn = function_from_signature(json.loads(reflection["ptir.signature"]))
+    try:
+        fn = function_from_signature(json.loads(reflection["ptir.signature"]))
+    except (ValueError, KeyError, TypeError, PtirError) as e:
+        raise RunError(f"{path}: its ptir.signature cannot be read ({e})") from None
     weights = bind_params(fn, params) if params is not None else None
     return IreeExecutable(fn, vmfb, weights, driver)
+
+
+def _reflection(vmfb: bytes, path: str, driver: str) -> dict | None:
+    import iree.runtime as rt
+
+    try:
+        instance, _ = _Runtime.get(driver)
+        module = rt.VmModule.copy_buffer(instance, vmfb)   # must outlive the function looked up in it
+        f = module.lookup_function("main")
+        return dict(f.reflection) if f is not None else None
+    except (RuntimeError, ValueError, IndexError, KeyError, OSError) as e:   # IREE status codes
+        raise RunError(f"cannot load {path}: {e}") from None

@@ -293,7 +293,9 @@ def _constant_program(arr: np.ndarray, dtype) -> Program:
 
 
 def _literal_of(text: str) -> np.ndarray:
-    return ptir.parse(text).functions["main"].ops[0].attrs["value"]
+    """The constant's value as the op means it: a splat's one element broadcast to the type."""
+    op = ptir.parse(text).functions["main"].ops[0]
+    return np.broadcast_to(op.attrs["value"], op.results[0].type.shape)
 
 
 def _same_bits(a: np.ndarray, b: np.ndarray) -> bool:

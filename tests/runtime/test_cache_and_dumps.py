@@ -2,7 +2,9 @@
 
 import json
 import os
+import shutil
 
+import numpy as np
 import pytest
 
 import ptir
@@ -72,3 +74,27 @@ def test_xla_dump_has_optimized_hlo(tmp_path, mlp, mlp_params):
     ptir.compile(mlp, "xla-cpu", params=mlp_params, dump_dir=str(d), passes=())
     assert sorted(os.listdir(d)) == ["00-ptir.ptir", "01-stablehlo.mlir", "02-xla.hlo.txt", "index.json"]
     assert "HloModule" in (d / "02-xla.hlo.txt").read_text()
+
+
+NEG = "module {\n  func @main(%x: tensor<4xf32>) -> tensor<4xf32> {\n    %0 = ptir.neg %x : tensor<4xf32>\n" \
+      "    return %0\n  }\n}\n"
+EXP = NEG.replace("ptir.neg", "ptir.exp")
+
+
+@pytest.mark.parametrize("how", ["copy", "symlink"])
+def test_another_programs_entry_is_a_miss(how):
+    """An entry holds its own key: one program's entry put in another's place (copied over
+    it, or linked to it) is never run for the other program."""
+    x = np.array([0.0, 1.0, -2.0, 3.0], np.float32)
+    neg, exp = ptir.parse(NEG), ptir.parse(EXP)
+    ptir.compile(neg, "llvm-cpu")
+    ptir.compile(exp, "llvm-cpu")
+    by_size = sorted(_entries(), key=os.path.getmtime)
+    neg_entry, exp_entry = by_size
+    os.unlink(exp_entry)
+    if how == "copy":
+        shutil.copyfile(neg_entry, exp_entry)
+    else:
+        os.symlink(neg_entry, exp_entry)
+    np.testing.assert_allclose(ptir.compile(exp, "llvm-cpu")(x), np.exp(x), rtol=1e-6)
+    assert not os.path.islink(exp_entry) and open(exp_entry, "rb").read() != open(neg_entry, "rb").read()
