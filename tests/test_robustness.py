@@ -317,3 +317,72 @@ def test_ptir_parse_errors_are_ptir_errors():
     for text in ("", "module {", "\x00", json.dumps({"a": 1}), NEG[: len(NEG) // 2]):
         with pytest.raises(ptir.PtirError):
             ptir.parse(text)
+
+
+@FUZZ
+@given(edits=EDITS)
+def test_fuzz_sealed_vmfb(edits, sealed_vmfb, tmp_path, capsys):
+    """Any change to a module ptirc wrote is caught by its seal (a cut that removes the
+    seal makes it a foreign file: IREE reads it in a child process)."""
+    p = tmp_path / "m.vmfb"
+    p.write_bytes(_mutate(sealed_vmfb, edits))
+    code = main(["run", str(p)])
+    err = capsys.readouterr().err.strip()
+    assert code in (0, 1) and "Traceback" not in err and "internal error" not in err, err
+
+
+@pytest.fixture(scope="module")
+def sealed_vmfb(tmp_path_factory):
+    d = tmp_path_factory.mktemp("vmfb")
+    (d / "neg.ptir").write_text(NEG)
+    assert main(["lower", str(d / "neg.ptir"), "--target", "llvm-cpu", "-o", str(d / "neg.vmfb")]) == 0
+    return (d / "neg.vmfb").read_bytes()
+
+
+CONFIG_VALUES = st.one_of(st.integers(-10**12, 10**12), st.floats(allow_nan=True), st.text(max_size=8),
+                          st.none(), st.lists(st.integers(-3, 3), max_size=5), st.booleans())
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(key=st.sampled_from(["layers", "num_classes", "image_size", "layout", "extra"]), value=CONFIG_VALUES)
+def test_fuzz_weights_metadata(key, value, tiny_resnet, tmp_path, capsys):
+    """A weights file's config metadata, any value at any key: a clean error or a run."""
+    from safetensors.numpy import save
+
+    config, weights = tiny_resnet
+    p = tmp_path / "w.safetensors"
+    p.write_bytes(save(weights, metadata={"ptir.model": "resnet34", "ptir.config": json.dumps({**config,
+                                                                                              key: value})}))
+    code = main(["eval", "-m", "resnet34", "--weights", str(p), "-t", "ref", "-w", "run"])
+    err = capsys.readouterr().err.strip()
+    assert code in (0, 1) and "Traceback" not in err and "internal error" not in err, err
+
+
+@pytest.fixture(scope="module")
+def tiny_resnet():
+    family = get_model("resnet34")
+    config = family.config("tiny")
+    return config, family.random_weights(config)
+
+
+FLAG_WORDS = ["--target", "ref", "llvm-cpu", "xla-cpu", "--emit", "vhlo", "stablehlo", "-o", "--entry", "main",
+              "nosuch", "--passes", "cse", "bogus", "--seed", "-1", "7", "--inputs", "--params", "-O0", "--format",
+              "md", "--embed-params", "--cpu", "", "--dump-dir", "%"]
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(command=st.sampled_from(["check", "fmt", "run", "lower", "opt", "ops"]),
+       words=st.lists(st.sampled_from(FLAG_WORDS), max_size=6))
+def test_fuzz_flags(command, words, neg, tmp_path, capsys):
+    """Any arrangement of flags: exit 0, 1 or 2, never a traceback, no stray files."""
+    argv = [command, *([str(neg)] if command != "ops" else []),
+            *[str(tmp_path / "out") if w == "%" else w for w in words]]
+    before = set(os.listdir(tmp_path))
+    try:
+        code = main(argv)
+    except SystemExit as e:   # argparse's usage errors
+        code = e.code
+    err = capsys.readouterr().err
+    assert code in (0, 1, 2) and "Traceback" not in err and "internal error" not in err, (argv, err)
+    if code:
+        assert set(os.listdir(tmp_path)) <= before | {"out"} and not (tmp_path / "out").is_file() or code == 0

@@ -61,6 +61,14 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except MemoryError:   # the machine's, not the input's limit: say what to try
+        print("ptirc: error: out of memory (the program's tensors or a model's weights do not fit; "
+              "try a smaller size or batch)", file=sys.stderr)
+        return 1
+    except OSError as e:   # the environment (disk full, permissions) rather than ptirc
+        where = f"{e.filename}: " if e.filename else ""
+        print(f"ptirc: error: {where}{e.strerror or e}", file=sys.stderr)
+        return 1
     except Exception as e:  # a bug in ptirc itself: say so plainly, traceback only on request
         if os.environ.get("PTIR_DEBUG"):
             raise

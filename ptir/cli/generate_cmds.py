@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-import warnings
 
 from ..errors import UsageError
 from .io import count, temperature
@@ -56,8 +55,8 @@ def cmd_generate(args) -> int:
     prompt = tokenizer.encode(args.prompt)
     room = config["n_positions"] - len(prompt)
     if args.max_tokens > room >= 0:
-        warnings.warn(f"the model's context holds {config['n_positions']} tokens: after the prompt's "
-                      f"{len(prompt)}, at most {room} new ones (not --max-tokens {args.max_tokens})", stacklevel=1)
+        print(f"ptirc: note: the model's context holds {config['n_positions']} tokens: after the prompt's "
+              f"{len(prompt)}, at most {room} new ones (not --max-tokens {args.max_tokens})", file=sys.stderr)
     capacity = fitting_capacity(len(prompt) + args.max_tokens, config["n_positions"])
     gen = generator(GPT2, config, weights, args.target, kv_cache=args.kv_cache, capacity=capacity)
     gen.check_prompt(prompt)   # before a possibly long compile

@@ -171,3 +171,13 @@ def test_generate_errors(files, tmp_path, capsys):
     missing_tok = ["generate", "--weights", str(d / "gpt2.safetensors"), "--tokenizer", str(tmp_path / "t.json"),
                    "--prompt", "Hi"]
     assert main(missing_tok) == 1 and "cannot read tokenizer file" in capsys.readouterr().err
+
+
+def test_generate_says_when_the_context_limits_max_tokens(files, capsys):
+    """--max-tokens beyond the context (64 tokens here) is honoured up to it, and said."""
+    d, config, weights = files
+    code = main(["generate", "--weights", str(d / "gpt2.safetensors"), "--config", str(d / "gpt2.json"),
+                 "--tokenizer", str(d / "tokenizer.json"), "--prompt", "Hi", "--max-tokens", "1000000000",
+                 "--target", "ref"])
+    err = capsys.readouterr().err
+    assert code == 0 and "context holds 64 tokens" in err and "not --max-tokens 1000000000" in err, err
