@@ -96,7 +96,9 @@ def compile(program, *specs, target: str = "ref", entry: str = "main", params=No
     """Compile `program`'s entry function for `target` (`ref`, `llvm-cpu`, `xla-cpu`).
 
     `program` is a Program, or a Python callable or ptir.nn.Module traced first on
-    `specs` (TensorTypes from ptir.spec; a module's weights default to its state_dict).
+    `specs` (TensorTypes from ptir.spec; a module's weights default to its state_dict),
+    or a torch.nn.Module imported through torch.export on `specs` (example torch tensors
+    or numpy arrays; ptir.importers.torch_export).
     With a Program, one positional argument names the target: `compile(prog, "llvm-cpu")`.
     `params` maps ptir.param names to arrays, or is a safetensors path.  `passes` is the
     optimizer pipeline (None: the default; `()`: none, the baseline); with weights given,
@@ -137,6 +139,11 @@ def compile(program, *specs, target: str = "ref", entry: str = "main", params=No
             o.compile_finished(job, ok)
 
 
+def _is_torch_module(obj) -> bool:
+    """Whether `obj` is a torch.nn.Module (without importing torch for anything else)."""
+    return any(c.__module__ == "torch.nn.modules.module" and c.__name__ == "Module" for c in type(obj).__mro__)
+
+
 class _Run:
     """One compile's stages, each reported to the observers as it ends."""
 
@@ -168,7 +175,12 @@ class _Run:
         from .functional.capture import capture
 
         timer = Timer()
-        if not isinstance(program, Program):
+        if _is_torch_module(program):
+            from .importers.torch_export import from_torch
+
+            program, weights = from_torch(program, *specs)
+            params = weights if params is None else params
+        elif not isinstance(program, Program):
             program, params = capture(program, specs, params)
         if isinstance(params, str | os.PathLike):
             params = load_params(params)

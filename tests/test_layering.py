@@ -23,7 +23,7 @@ LAYERS = [
     ("ptir.errors", "ptir.configs", "ptir.io"),
     ("ptir.dialect",),
     ("ptir.passes", "ptir.lower_stablehlo", "ptir.functional", "ptir.weights"),
-    ("ptir.nn",),
+    ("ptir.nn", "ptir.importers"),
     ("ptir.runtime",),
     ("ptir.pipeline",),
     ("ptir",),                        # the public facade, ptir/__init__.py

@@ -14,7 +14,7 @@ import sys
 from ..errors import PtirError, UsageError
 from .io import check_outputs
 
-COMMAND_MODULES = ("program_cmds", "lower_cmds", "opt_cmds", "conformance_cmds", "generate_cmds",
+COMMAND_MODULES = ("program_cmds", "import_cmds", "lower_cmds", "opt_cmds", "conformance_cmds", "generate_cmds",
                    "export_cmds", "eval_cmds")
 
 

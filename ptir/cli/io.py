@@ -7,8 +7,8 @@ import argparse
 from ..dialect import parse, verify
 from ..io import atomic_output, check_output, load_npz, read_json, read_text, save_npz
 
-__all__ = ["add_output", "atomic_output", "check_outputs", "count", "load_npz", "load_program", "positive",
-           "read_json", "read_text", "save_npz", "temperature"]
+__all__ = ["add_output", "atomic_output", "check_outputs", "count", "load_model", "load_npz", "load_program",
+           "positive", "read_json", "read_text", "save_npz", "temperature"]
 
 
 def add_output(p: argparse.ArgumentParser, *flags: str, **kwargs) -> None:
@@ -60,5 +60,15 @@ def temperature(text: str) -> float:
 
 def load_program(path: str):
     """The verified program in file `path` (`-`: standard input); ParseError/VerifyError
-    with file:line:col otherwise."""
-    return verify(parse(read_text(path), "<stdin>" if path == "-" else path))
+    with file:line:col otherwise.  A `.pt2` (torch.export.save) is imported: see load_model."""
+    return load_model(path)[0]
+
+
+def load_model(path: str):
+    """(Program, weights): a `.pt2` saved by torch.export.save imported with its weights
+    (ptir.importers.torch_export), or PTIR text with None for weights."""
+    if path.endswith(".pt2"):
+        from ..importers.torch_export import load
+
+        return load(path)
+    return verify(parse(read_text(path), "<stdin>" if path == "-" else path)), None

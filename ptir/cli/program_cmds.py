@@ -7,7 +7,7 @@ import sys
 import numpy as np
 
 from ..errors import RunError, UsageError
-from .io import add_output, count, load_npz, load_program, save_npz
+from .io import add_output, count, load_model, load_npz, load_program, save_npz
 
 
 def register(sub) -> None:
@@ -26,7 +26,8 @@ def register(sub) -> None:
                        description="Run the entry function of FILE. Inputs come from an .npz keyed by "
                                    "argument name (without %%), or are seeded random; results go to an "
                                    ".npz as result0, result1, ..., or are summarised on standard output.")
-    p.add_argument("file", metavar="FILE", help="a .ptir file, or a .vmfb that ptirc lower wrote")
+    p.add_argument("file", metavar="FILE",
+                   help="a .ptir file, a .vmfb that ptirc lower wrote, or a .pt2 (torch.export.save) to import")
     add_target_args(p)
     p.add_argument("--inputs", metavar="IN.npz", help="input arrays keyed by argument name")
     add_output(p, "--output", "-o", metavar="OUT.npz", help="write the results here")
@@ -121,10 +122,10 @@ def cmd_run(args) -> int:
 def _compile(args):
     import ptir
 
-    prog = load_program(args.file)
+    prog, imported = load_model(args.file)   # a .pt2 brings its own weights
     entry = args.entry or "main"
     prog.entry(entry)
-    return ptir.compile(prog, args.target or "ref", entry=entry, params=args.params).executable
+    return ptir.compile(prog, args.target or "ref", entry=entry, params=args.params or imported).executable
 
 
 def _load_vmfb(args):
