@@ -1,4 +1,4 @@
-"""torchvision's models through the torch.export importer: import and compile time,
+"""torchvision's and transformers' models through the torch.export importer: import and compile time,
 latency beside torch eager, and the largest difference from torch, as a markdown table.
 
     python benchmarks/torch_zoo.py                       # CI sizes (docs/importers.md)
@@ -36,14 +36,15 @@ def median_ms(fn, runs: int, warmup: int) -> float:
 
 
 def row(name: str, size: str, targets, runs: int, warmup: int) -> list[str]:
-    module, inputs = build(name, size)
+    module, inputs, kwargs = build(name, size)
     arrays = [x.numpy() for x in inputs]
     start = time.perf_counter()
-    program, weights = from_torch(module, *inputs)
+    program, weights = from_torch(module, *inputs, **kwargs)
     import_s = time.perf_counter() - start
     with torch.no_grad():
-        want = module(*inputs).numpy()
-        eager = median_ms(lambda: module(*inputs), runs, warmup)
+        out = module(*inputs, **kwargs)
+        want = (out[0] if not isinstance(out, torch.Tensor) else out).numpy()
+        eager = median_ms(lambda: module(*inputs, **kwargs), runs, warmup)
     ops = len({op.name for op in program.entry().ops})
     cells = [name, f"{sum(w.size for w in weights.values()) / 1e6:.2f}M", str(ops), f"{import_s:.1f}"]
     for target in targets:
@@ -51,7 +52,8 @@ def row(name: str, size: str, targets, runs: int, warmup: int) -> list[str]:
         f = ptir.compile(program, target=target, params=weights, cache=False) if target == "llvm-cpu" else \
             ptir.compile(program, target=target, params=weights)
         compile_s = time.perf_counter() - start
-        err = float(np.abs(f(*arrays) - want).max())
+        got = f(*arrays)
+        err = float(np.abs((got[0] if isinstance(got, tuple) else got) - want).max())
         cells += [f"{compile_s:.1f}", f"{median_ms(lambda f=f: f(*arrays), runs, warmup):.2f}", f"{err:.1e}"]
     return cells + [f"{eager:.2f}"]
 

@@ -1,9 +1,9 @@
 """Models as people have them, from torch's own definitions, for the torch.export importer.
 
-    module, inputs = build("resnet18", size="tiny")     # seeded weights, calibrated
-    program, weights = ptir.from_torch(module, *inputs)
+    module, inputs, kwargs = build("resnet18", size="tiny")     # seeded weights, calibrated
+    program, weights = ptir.from_torch(module, *inputs, **kwargs)
 
-Each entry builds the torchvision (or transformers) module at a CI size ("tiny": few
+Each entry builds the torchvision (or transformers: GPT-2, BERT, Llama) module at a CI size ("tiny": few
 classes, small images or widths) or its real size ("full"), with seeded random weights
 calibrated so activations stay O(1) (torchvision's own initialisation leaves many nets
 with outputs near 1e-9, or exactly zero where a head starts at zero).  Real checkpoints
@@ -14,6 +14,7 @@ before importing.  `ptirc conformance --models` and tests/importers/ run them.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -49,33 +50,77 @@ def _vit(size: str) -> torch.nn.Module:
                                                 mlp_dim=64, num_classes=10)
 
 
-# name -> (builder by size, tiny image size)
-ZOO: dict[str, tuple[Callable[[str], torch.nn.Module], int]] = {
-    "resnet18": (_tv("resnet18"), _TINY_IMAGE),
-    "resnet50": (_tv("resnet50"), _TINY_IMAGE),
-    "mobilenet_v2": (_tv("mobilenet_v2", width_mult=0.5), _TINY_IMAGE),
-    "mobilenet_v3_small": (_tv("mobilenet_v3_small"), _TINY_IMAGE),
-    "efficientnet_b0": (_tv("efficientnet_b0"), _TINY_IMAGE),
-    "squeezenet1_1": (_tv("squeezenet1_1"), _TINY_IMAGE),
-    "shufflenet_v2_x1_0": (_tv("shufflenet_v2_x1_0"), _TINY_IMAGE),
-    "densenet121": (_densenet, _TINY_IMAGE),
-    "googlenet": (_tv("googlenet", aux_logits=False, init_weights=True), _TINY_IMAGE),
-    "mnasnet0_5": (_tv("mnasnet0_5"), _TINY_IMAGE),
-    "regnet_y_400mf": (_tv("regnet_y_400mf"), _TINY_IMAGE),
-    "convnext_tiny": (_convnext, _TINY_IMAGE),
-    "vit_b_16": (_vit, 32),
+def _gpt2(size: str) -> torch.nn.Module:
+    import transformers
+
+    small = dict(n_layer=2, n_head=2, n_embd=32, n_positions=64, vocab_size=100, bos_token_id=0, eos_token_id=0)
+    return transformers.GPT2LMHeadModel(transformers.GPT2Config(**(small if size == "tiny" else {})))
+
+
+def _bert(size: str) -> torch.nn.Module:
+    import transformers
+
+    small = dict(num_hidden_layers=2, num_attention_heads=2, hidden_size=32, intermediate_size=64, vocab_size=100,
+                 max_position_embeddings=64)
+    return transformers.BertModel(transformers.BertConfig(**(small if size == "tiny" else {})))
+
+
+def _llama(size: str) -> torch.nn.Module:
+    import transformers
+
+    dims = dict(num_hidden_layers=2, num_attention_heads=2, num_key_value_heads=1, hidden_size=32,
+                intermediate_size=64, vocab_size=100, max_position_embeddings=64) if size == "tiny" else dict(
+        num_hidden_layers=12, num_attention_heads=12, num_key_value_heads=4, hidden_size=768, intermediate_size=2048,
+        vocab_size=32000, max_position_embeddings=2048)   # a 125M-parameter Llama: GQA, RoPE, SwiGLU
+    return transformers.LlamaForCausalLM(transformers.LlamaConfig(**dims, bos_token_id=0, eos_token_id=0))
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A model of the zoo: its module by size, its inputs (an image batch of `image`
+    pixels, or token ids when `tokens`), and constant keyword arguments."""
+
+    make: Callable[[str], torch.nn.Module]
+    image: int = _TINY_IMAGE                  # tiny image size (full: 224)
+    tokens: bool = False                      # token ids (1, 16) tiny, (1, 128) full
+    kwargs: tuple = ()                        # e.g. (("use_cache", False),)
+
+
+ZOO: dict[str, Entry] = {
+    "resnet18": Entry(_tv("resnet18")),
+    "resnet50": Entry(_tv("resnet50")),
+    "mobilenet_v2": Entry(_tv("mobilenet_v2", width_mult=0.5)),
+    "mobilenet_v3_small": Entry(_tv("mobilenet_v3_small")),
+    "efficientnet_b0": Entry(_tv("efficientnet_b0")),
+    "squeezenet1_1": Entry(_tv("squeezenet1_1")),
+    "shufflenet_v2_x1_0": Entry(_tv("shufflenet_v2_x1_0")),
+    "densenet121": Entry(_densenet),
+    "googlenet": Entry(_tv("googlenet", aux_logits=False, init_weights=True)),
+    "mnasnet0_5": Entry(_tv("mnasnet0_5")),
+    "regnet_y_400mf": Entry(_tv("regnet_y_400mf")),
+    "convnext_tiny": Entry(_convnext),
+    "vit_b_16": Entry(_vit, image=32),
+    "gpt2": Entry(_gpt2, tokens=True, kwargs=(("use_cache", False),)),
+    "bert": Entry(_bert, tokens=True),
+    "llama": Entry(_llama, tokens=True, kwargs=(("use_cache", False),)),
 }
 
 
-def build(name: str, size: str = "tiny", seed: int = 0, batch: int = 1) -> tuple[torch.nn.Module, list[torch.Tensor]]:
-    """(the module in eval mode with seeded, calibrated weights, its example inputs)."""
-    make, tiny_image = ZOO[name]
+def build(name: str, size: str = "tiny", seed: int = 0, batch: int = 1) -> tuple[torch.nn.Module, list, dict]:
+    """(the module in eval mode with seeded, calibrated weights, its example inputs, its
+    constant keyword arguments)."""
+    entry = ZOO[name]
     torch.manual_seed(seed)
-    module = make(size)
-    image = tiny_image if size == "tiny" else 224
-    x = torch.randn(batch, 3, image, image, generator=torch.Generator().manual_seed(seed + 1))
+    module = entry.make(size)
+    g = torch.Generator().manual_seed(seed + 1)
+    if entry.tokens:
+        vocab = module.get_input_embeddings().num_embeddings
+        x = torch.randint(0, vocab, (batch, 16 if size == "tiny" else 128), generator=g)
+    else:
+        image = entry.image if size == "tiny" else 224
+        x = torch.randn(batch, 3, image, image, generator=g)
     calibrate(module, x, seed)
-    return module.eval(), [x]
+    return module.eval(), [x], dict(entry.kwargs)
 
 
 def calibrate(module: torch.nn.Module, x: torch.Tensor, seed: int = 0) -> None:
@@ -101,7 +146,7 @@ def calibrate(module: torch.nn.Module, x: torch.Tensor, seed: int = 0) -> None:
             for bn in norms:
                 bn.reset_running_stats()
                 bn.momentum = None   # the running statistics become this batch's
-            if norms:
+            if norms and x.is_floating_point():
                 module.train()
                 module(torch.cat([x] * 4) + 0.1 * torch.randn((4 * x.shape[0], *x.shape[1:]), generator=g))
     finally:

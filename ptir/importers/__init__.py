@@ -11,12 +11,12 @@ listing every unsupported node.  torch is imported only when the torch importer 
 from __future__ import annotations
 
 
-def from_torch(module, *example_args, dynamic_shapes=None):
+def from_torch(module, *example_args, dynamic_shapes=None, **example_kwargs):
     """A torch.nn.Module as (Program, weights) through torch.export; see
     ptir.importers.torch_export.from_torch."""
     from .torch_export import from_torch as _from_torch
 
-    return _from_torch(module, *example_args, dynamic_shapes=dynamic_shapes)
+    return _from_torch(module, *example_args, dynamic_shapes=dynamic_shapes, **example_kwargs)
 
 
 __all__ = ["from_torch"]

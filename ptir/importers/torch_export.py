@@ -30,7 +30,7 @@ from ..dialect.program import Builder, Program
 from ..dialect.types import tensor
 from ..dialect.verifier import verify
 from ..errors import PtirError
-from ..functional.core import binary, cast, constant, reduce, reshape, transpose
+from ..functional.core import binary, broadcast_shapes, cast, constant, iota, reduce, reshape, transpose
 from ..functional.tensor import Tensor
 from ..functional.tracer import Tracer
 
@@ -396,6 +396,81 @@ def _arange(*args, dtype=None, **kwargs):
     return constant(np.arange(*args, dtype=_np(dtype) if dtype else None))
 
 
+@maps(aten.sin.default)
+def _sin(x):
+    return F.sin(x)
+
+
+@maps(aten.cos.default)
+def _cos(x):
+    return F.cos(x)
+
+
+@maps(aten.embedding.default)
+def _embedding(weight, indices, padding_idx=-1, scale_grad_by_freq=False, sparse=False):
+    return F.embedding(indices, weight)
+
+
+def _index_check(node) -> str | None:
+    indices = node.args[1]
+    if any(i is None for i in indices):
+        return "indexing that skips a dim (x[:, idx])"
+    if any(i.meta["val"].dtype == torch.bool for i in indices):
+        return "boolean-mask indexing (its result's shape depends on the data)"
+    return None
+
+
+@maps(aten.index.Tensor, check=_index_check)
+def _index(x, indices):
+    """x[i0, i1, ...] with integer tensors for the leading dims (broadcast together):
+    their row-major linear index, then one `take` of those rows."""
+    k = len(indices)
+    shape = broadcast_shapes(*(i.shape for i in indices))
+    linear = _linear([_wrapped(i, x.shape[d]) for d, i in enumerate(indices)], x.shape[:k], shape)
+    rows = reshape(x, [math.prod(x.shape[:k]), *x.shape[k:]])
+    return x.tracer.op("take", rows, linear, axis=0)
+
+
+@maps(aten.gather.default)
+def _gather(x, dim, index, sparse_grad=False):
+    """torch.gather: out[..i..] = x[..index[..i..] at dim..]: the linear index of every
+    output element into x flattened, then one `take`."""
+    dim %= x.ndim
+    coords = [_wrapped(index, x.shape[d]) if d == dim else iota(index.shape, d, "i64") for d in range(x.ndim)]
+    flat = reshape(x, [math.prod(x.shape)])
+    return x.tracer.op("take", flat, _linear(coords, x.shape, index.shape), axis=0)
+
+
+@maps(aten.cumsum.default)
+def _cumsum(x, dim, dtype=None):
+    """Running sums along `dim` as one matmul with an upper-triangular matrix of ones
+    (integers and booleans sum as i64, as torch does)."""
+    out = DTYPES[dtype] if dtype else ("i64" if not x.dtype.is_float else x.dtype.name)
+    x = cast(x, out)
+    dim %= x.ndim
+    n = x.shape[dim]
+    perm = [d for d in range(x.ndim) if d != dim] + [dim]
+    tri = constant(np.triu(np.ones((n, n))).astype(x.dtype.np_dtype))   # tri[i, j] = 1 where i <= j
+    y = F.matmul(transpose(x, perm), tri)
+    return transpose(y, [perm.index(d) for d in range(x.ndim)])
+
+
+def _wrapped(i: Tensor, n: int) -> Tensor:
+    """Integer indices into a dim of size n, negative ones counted from its end, as i64."""
+    i = cast(i, "i64")
+    return F.where(i < 0, i + n, i)
+
+
+def _linear(coords: list[Tensor], shape, out_shape) -> Tensor:
+    """The row-major linear index of `coords` (one per dim of `shape`), broadcast to out_shape."""
+    linear, stride = None, 1
+    for c, n in zip(reversed(coords), reversed(list(shape)), strict=True):
+        term = c.broadcast_to(list(out_shape)) * stride if stride != 1 else c.broadcast_to(list(out_shape))
+        linear = term if linear is None else linear + term
+        stride *= n
+    return linear
+
+
 @maps(operator.getitem)
 def _getitem(seq, i):
     return seq[i]
@@ -484,15 +559,16 @@ def from_exported(ep, name: str = "main") -> tuple[Program, dict[str, np.ndarray
             user.append(spec.arg.name)
         else:
             raise TorchImportError(f"cannot import an input of kind {kind} ({spec.arg.name})")
-    placeholders = {n.name: n for n in ep.graph.nodes if n.op == "placeholder"}
-    args = [(n, tensor(tuple(placeholders[n].meta["val"].shape), DTYPES[placeholders[n].meta["val"].dtype]))
-            for n in user]
+    vals = {n.name: n.meta.get("val") for n in ep.graph.nodes if n.op == "placeholder"}
+    fixed = {n: vals[n] for n in user if not isinstance(vals[n], torch.Tensor)}   # use_cache=False: baked in
+    user = [n for n in user if n not in fixed]
+    args = [(n, tensor(tuple(vals[n].shape), DTYPES[vals[n].dtype])) for n in user]
     program = Program()
     builder = Builder.new_function(program, name, args)
     arrays = {arg: array for arg, (_, array) in weights.items()}
     tracer = Tracer(builder, {id(a): weights[arg][0] for arg, a in arrays.items()}, wrap=Tensor)
     with tracer.active():
-        env = dict(zip(user, (Tensor(v, tracer) for v in builder.args), strict=True))
+        env = dict(zip(user, (Tensor(v, tracer) for v in builder.args), strict=True)) | fixed
         env |= {arg: tracer.param(a, a) for arg, a in arrays.items()}
         env |= {arg: constant(a) for arg, a in literals.items()}
         outputs = _interpret(ep.graph, env)
@@ -515,6 +591,9 @@ def _interpret(graph, env: dict) -> list[Tensor]:
                 env[node.name] = ATEN[node.target].build(*value(node.args), **value(node.kwargs))
             except PtirError as e:
                 raise TorchImportError(f"{node.target} at {_source(node)}: {e.message}") from None
+            except (TypeError, ValueError, AttributeError, IndexError) as e:   # a mapping's gap, not the user's
+                raise TorchImportError(f"{node.target} at {_source(node)}: cannot map {node.format_node()}: "
+                                       f"{type(e).__name__}: {e}") from None
         elif node.op == "output":
             outs = value(node.args[0])
             return [o for o in (outs if isinstance(outs, list | tuple) else [outs]) if o is not None]
@@ -525,14 +604,16 @@ def _example(x):
     return torch.from_numpy(np.ascontiguousarray(x)) if isinstance(x, np.ndarray | np.generic) else x
 
 
-def from_torch(module, *example_args, dynamic_shapes=None) -> tuple[Program, dict[str, np.ndarray]]:
+def from_torch(module, *example_args, dynamic_shapes=None, **example_kwargs) -> tuple[Program, dict[str, np.ndarray]]:
     """`module` (a torch.nn.Module, put in eval mode) exported with torch.export on
     `example_args` (torch tensors or numpy arrays; their shapes and dtypes are the
-    program's) and imported: (Program, weights by state_dict name).  Raises
-    TorchImportError listing every node PTIR cannot take, or naming the export's own error."""
+    program's) and constant `example_kwargs` (e.g. transformers' `use_cache=False`), and
+    imported: (Program, weights by state_dict name).  Raises TorchImportError listing
+    every node PTIR cannot take, or naming the export's own error."""
     module.eval()
     try:
-        ep = torch.export.export(module, tuple(_example(x) for x in example_args), dynamic_shapes=dynamic_shapes)
+        ep = torch.export.export(module, tuple(_example(x) for x in example_args), example_kwargs or None,
+                                 dynamic_shapes=dynamic_shapes)
         ep = ep.run_decompositions()
     except Exception as e:   # torch.export's many error types: one message
         raise TorchImportError(f"torch.export could not capture the model: {type(e).__name__}: "
