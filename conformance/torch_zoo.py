@@ -50,6 +50,13 @@ def _vit(size: str) -> torch.nn.Module:
                                                 mlp_dim=64, num_classes=10)
 
 
+def _swin(size: str) -> torch.nn.Module:
+    if size == "full":
+        return torchvision.models.swin_t()
+    return torchvision.models.SwinTransformer(patch_size=[4, 4], embed_dim=16, depths=[2, 2], num_heads=[2, 4],
+                                              window_size=[4, 4], num_classes=10)
+
+
 def _gpt2(size: str) -> torch.nn.Module:
     import transformers
 
@@ -100,6 +107,7 @@ ZOO: dict[str, Entry] = {
     "regnet_y_400mf": Entry(_tv("regnet_y_400mf")),
     "convnext_tiny": Entry(_convnext),
     "vit_b_16": Entry(_vit, image=32),
+    "swin_t": Entry(_swin, image=32),
     "gpt2": Entry(_gpt2, tokens=True, kwargs=(("use_cache", False),)),
     "bert": Entry(_bert, tokens=True),
     "llama": Entry(_llama, tokens=True, kwargs=(("use_cache", False),)),

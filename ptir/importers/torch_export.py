@@ -145,6 +145,14 @@ def _fmod(a, b):
     return binary("rem", a, b, op="fmod")   # C fmod: the dividend's sign, as PTIR's rem
 
 
+@maps(aten.remainder.Scalar, aten.remainder.Tensor)
+def _remainder(a, b):
+    """Python's %: the divisor's sign (fmod, moved by one divisor where the signs differ)."""
+    r = binary("rem", a, b, op="remainder")
+    differ = (r < 0) != (b < 0) if isinstance(b, Tensor) else (r < 0 if b > 0 else r > 0)
+    return F.where((r != 0) & differ, r + b, r)
+
+
 @maps(aten.pow.Tensor_Scalar, aten.pow.Tensor_Tensor)
 def _pow(a, b):
     return a ** b
@@ -406,6 +414,12 @@ def _cos(x):
     return F.cos(x)
 
 
+@maps(aten.index_select.default)
+def _index_select(x, dim, index):
+    dim %= x.ndim
+    return x.tracer.op("take", x, _wrapped(index, x.shape[dim]), axis=dim)
+
+
 @maps(aten.embedding.default)
 def _embedding(weight, indices, padding_idx=-1, scale_grad_by_freq=False, sparse=False):
     return F.embedding(indices, weight)
@@ -508,10 +522,29 @@ def _source(node) -> str:
     return (own or frames or ["(no source line)"])[-1]
 
 
+def traced_nodes(ep) -> set[str]:
+    """The nodes whose values depend on the model's inputs or weights: PTIR computes
+    those.  Every other node (a mask or an index table built from constants, as
+    transformers' and Swin's are) torch computes once, at import, into a literal."""
+    kinds = {s.arg.name: s.kind.name for s in ep.graph_signature.input_specs}
+    out = set()
+    for node in ep.graph.nodes:
+        if node.op == "placeholder":
+            if kinds.get(node.name) in ("USER_INPUT", "PARAMETER", "BUFFER") and isinstance(
+                    node.meta.get("val"), torch.Tensor):
+                out.add(node.name)
+        elif any(a.name in out for a in node.all_input_nodes):
+            out.add(node.name)
+    return out
+
+
 def unsupported(ep) -> list[tuple[str, str, str]]:
     """(ATen name, reason, source line) of every node of `ep` PTIR cannot import."""
+    traced = traced_nodes(ep)
     out = []
     for node in ep.graph.nodes:
+        if node.name not in traced:
+            continue
         val = node.meta.get("val")
         for v in val if isinstance(val, list | tuple) else [val]:
             if isinstance(v, torch.Tensor):
@@ -554,7 +587,7 @@ def from_exported(ep, name: str = "main") -> tuple[Program, dict[str, np.ndarray
             source = ep.state_dict[spec.target] if spec.target in ep.state_dict else ep.constants[spec.target]
             weights[spec.arg.name] = (spec.target, source.detach().cpu().numpy())
         elif kind == "CONSTANT_TENSOR":
-            literals[spec.arg.name] = ep.constants[spec.target].detach().cpu().numpy()
+            literals[spec.arg.name] = ep.constants[spec.target]
         elif kind == "USER_INPUT":
             user.append(spec.arg.name)
         else:
@@ -570,32 +603,36 @@ def from_exported(ep, name: str = "main") -> tuple[Program, dict[str, np.ndarray
     with tracer.active():
         env = dict(zip(user, (Tensor(v, tracer) for v in builder.args), strict=True)) | fixed
         env |= {arg: tracer.param(a, a) for arg, a in arrays.items()}
-        env |= {arg: constant(a) for arg, a in literals.items()}
-        outputs = _interpret(ep.graph, env)
+        env |= literals   # torch tensors: literals where a traced node uses them
+        outputs = _interpret(ep.graph, env, traced_nodes(ep))
     builder.ret(*(o.value for o in outputs))
     return verify(program), {key: array for key, array in weights.values()}
 
 
-def _interpret(graph, env: dict) -> list[Tensor]:
-    """Run the graph's nodes on traced tensors; the graph's tensor outputs."""
-    def value(a):
+def _interpret(graph, env: dict, traced: set[str]) -> list[Tensor]:
+    """Run the graph: traced nodes through their ATEN mapping on traced tensors, the rest
+    with torch itself (values that do not depend on the inputs); the graph's outputs."""
+    def value(a, literal: bool):
         if isinstance(a, torch.fx.Node):
-            return env[a.name]
+            v = env[a.name]
+            return constant(v.detach().cpu().numpy()) if literal and isinstance(v, torch.Tensor) else v
         if isinstance(a, list | tuple):
-            return type(a)(value(x) for x in a)
+            return type(a)(value(x, literal) for x in a)
         return a
 
     for node in graph.nodes:
-        if node.op == "call_function":
+        if node.op == "call_function" and node.name not in traced:
+            env[node.name] = node.target(*value(node.args, False), **value(node.kwargs, False))
+        elif node.op == "call_function":
             try:
-                env[node.name] = ATEN[node.target].build(*value(node.args), **value(node.kwargs))
+                env[node.name] = ATEN[node.target].build(*value(node.args, True), **value(node.kwargs, True))
             except PtirError as e:
                 raise TorchImportError(f"{node.target} at {_source(node)}: {e.message}") from None
             except (TypeError, ValueError, AttributeError, IndexError) as e:   # a mapping's gap, not the user's
                 raise TorchImportError(f"{node.target} at {_source(node)}: cannot map {node.format_node()}: "
                                        f"{type(e).__name__}: {e}") from None
         elif node.op == "output":
-            outs = value(node.args[0])
+            outs = value(node.args[0], True)
             return [o for o in (outs if isinstance(outs, list | tuple) else [outs]) if o is not None]
     raise TorchImportError("the exported graph has no output")
 
