@@ -22,6 +22,7 @@ class Case:
     dtype: str = "f32"                          # for the per-dtype tolerance defaults
     error: str | None = None                    # an error case: the capture must fail with this text
     params: Callable[[], dict] | None = None    # weights for ptir.param arguments (models)
+    program: Callable[[], tuple] | None = None  # (Program, weights) made another way than tracing `ptir`
     group: str = "ops"                          # "ops", "functional" or "models"
 
     def make_inputs(self) -> list[np.ndarray]:

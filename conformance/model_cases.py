@@ -1,6 +1,7 @@
 """Cases for the full models (`ptirc conformance --models`): each registered model family
 in its tiny configuration with seeded weights, against its torch reference
-(torchvision / transformers).  Test names are `model.NAME`, as in `ptirc eval`."""
+(torchvision / transformers), test names `model.NAME` as in `ptirc eval`; and each model
+of the torch zoo imported through torch.export, `model.torch.NAME`."""
 
 from __future__ import annotations
 
@@ -46,5 +47,30 @@ def _case(name: str) -> Case:
                 params=module.state_dict, group="models")
 
 
+def _imported(name: str) -> Case:
+    """A torch zoo model (torch_zoo.py) imported with ptir.from_torch, against itself in torch."""
+    from . import torch_zoo
+
+    @cache
+    def built():
+        return torch_zoo.build(name)
+
+    def program():
+        from ptir.importers.torch_export import from_torch
+
+        module, inputs, kwargs = built()
+        return from_torch(module, *inputs, **kwargs)
+
+    def call(*xs):
+        module, _, kwargs = built()
+        out = module(*xs, **kwargs)
+        return tuple(out.to_tuple()) if hasattr(out, "to_tuple") else out   # transformers' outputs, in order
+
+    return Case(f"model.torch.{name}", f"model.torch.{name}", None, call,
+                inputs=[lambda rng: built()[1][0].numpy()], group="models", program=program)
+
+
 def cases() -> list[Case]:
-    return [_case(name) for name in MODELS]
+    from .torch_zoo import ZOO
+
+    return [_case(name) for name in MODELS] + [_imported(name) for name in ZOO]

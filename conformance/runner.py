@@ -103,8 +103,11 @@ def run_case(case: Case, target: str, pipeline: str, rules: Rules, reference=Non
                     times_ms={"torch": round(torch_ms, 4)})
     try:
         start = time.perf_counter()
-        params = case.params() if case.params else None   # a module's weights, bound by name
-        program = ptir.trace(case.ptir, *inputs)
+        if case.program is not None:   # an imported model: its program and weights
+            program, params = case.program()
+        else:
+            params = case.params() if case.params else None   # a module's weights, bound by name
+            program = ptir.trace(case.ptir, *inputs)
         f = ptir.compile(program, target=target, passes=PIPELINES[pipeline], params=params)
         result.times_ms["compile"] = round((time.perf_counter() - start) * 1e3, 3)
         got = f(*[x for x in inputs])
