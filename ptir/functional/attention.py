@@ -8,7 +8,7 @@ import math
 import numpy as np
 
 from ..dialect import dtypes as dt
-from .core import as_tensor, broadcast_shapes, broadcast_to, cast, constant, iota, reshape
+from .core import as_tensor, broadcast_shapes, broadcast_to, cast, constant, iota, reduce, reshape
 from .elementwise import cos, sin, where
 from .normalization import softmax
 from .shape import cat
@@ -60,11 +60,19 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p: f
 
     A bool mask keeps True positions (others get -inf); a float mask is added. is_causal
     is top-left aligned, as in torch.  With enable_gqa, fewer kv heads serve groups of
-    query heads.  scale defaults to 1/sqrt(E) (Vaswani et al. 2017).
+    query heads.  scale defaults to 1/sqrt(E) (Vaswani et al. 2017).  A query whose every
+    key the mask hides (all False, or all -inf) gets an output row of 0, not the NaN of
+    0/0, as torch gives (its _safe_softmax; docs/semantics.md).
 
     query, key, value share one float dtype, kept; value (..., S, Ev) gives (..., L, Ev).
     TypeRuleError for mismatched ranks, dims, heads or dtypes, a mask that does not
     broadcast to (..., L, S), both attn_mask and is_causal, or dropout_p != 0."""
+    return _attend(query, key, value, attn_mask, dropout_p, is_causal, scale, enable_gqa, masked_rows=True)
+
+
+def _attend(query, key, value, attn_mask, dropout_p, is_causal, scale, enable_gqa, masked_rows: bool) -> Tensor:
+    """scaled_dot_product_attention; `masked_rows=False` when the caller knows every query
+    sees a key (a causal mask), which spares the check for rows the mask hides entirely."""
     q, k, v = (as_tensor(t, op="scaled_dot_product_attention") for t in (query, key, value))
     op = "scaled_dot_product_attention"
     if dropout_p:
@@ -78,7 +86,8 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p: f
                          contract_rhs=[r - 1])
     scores = scores * (1.0 / math.sqrt(q.shape[-1]) if scale is None else scale)
     if is_causal:
-        attn_mask = _causal_mask(q.shape[-2], k.shape[-2], 0, q.tracer)
+        attn_mask, masked_rows = _causal_mask(q.shape[-2], k.shape[-2], 0, q.tracer), False   # key 0 is seen
+    sees = None   # i1 (..., L, 1): whether each query sees a key, where the mask may hide them all
     if attn_mask is not None:
         mask = as_tensor(attn_mask, op=op)
         if broadcast_shapes(mask.shape, scores.shape, op=op) != scores.shape:
@@ -89,9 +98,13 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p: f
             scores = scores + mask
         else:
             fail(op, f"attn_mask dtype {mask.dtype} is neither i1 nor the query dtype {q.dtype}")
-    p = softmax(scores, -1)
-    return q.tracer.op("dot_general", p, v, batch_lhs=batch, batch_rhs=batch, contract_lhs=[r - 1],
-                       contract_rhs=[r - 2])
+        if masked_rows:
+            sees = reduce(mask if mask.dtype.is_bool else mask != -math.inf, "max", -1, keepdims=True, op=op)
+    out = q.tracer.op("dot_general", softmax(scores, -1), v, batch_lhs=batch, batch_rhs=batch,
+                      contract_lhs=[r - 1], contract_rhs=[r - 2])
+    # Selected after the product, the softmax left as it is: IREE 3.13 (data tiling) miscompiled
+    # a batch matmul whose weights came from anything but the plain softmax pattern.
+    return out if sees is None else where(sees, out, 0.0)
 
 
 def _position(pos, tracer) -> Tensor:
@@ -138,8 +151,8 @@ def attention(query, key, value, k_cache, v_cache, pos, scale=None) -> tuple[Ten
     kc, vc = update_cache(k_cache, key, pos), update_cache(v_cache, value, pos)
     if q.ndim != 4 or kc.ndim != 4:
         fail("attention", f"query and caches must be 4-D (B, H, T, D), got shapes {q.shape} and {kc.shape}")
-    mask = _causal_mask(q.shape[2], kc.shape[2], _position(pos, q.tracer), q.tracer)
-    out = scaled_dot_product_attention(q, kc, vc, attn_mask=mask, scale=scale, enable_gqa=True)
+    mask = _causal_mask(q.shape[2], kc.shape[2], _position(pos, q.tracer), q.tracer)   # key 0 is always seen
+    out = _attend(q, kc, vc, mask, 0.0, False, scale, True, masked_rows=False)
     return out, kc, vc
 
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
+from ..dialect import dtypes as dt
 from .core import as_tensor, cast, mean, reduce, reshape
-from .elementwise import exp, log, rsqrt
+from .elementwise import exp, log, maximum, rsqrt
 from .tensor import Tensor
 from .tracer import fail
 
@@ -65,9 +68,35 @@ def _normalized_axes(x: Tensor, normalized_shape, op: str) -> tuple[tuple, list[
     return shape, list(range(x.ndim - n, x.ndim))
 
 
+def _normalized(x: Tensor, axes: list[int], eps: float) -> Tensor:
+    """(x - mean) / sqrt(var + eps) over `axes`, with no intermediate overflow wherever the
+    row's sum does not overflow (docs/semantics.md: rows of 768 values up to ~4e35 in f32):
+
+        h = x/2 - mean/2                       (x - mean) / 2 cannot overflow
+        s = sum(|h| * 2^-k), 2^k >= n          no overflow either; every |h| <= s * 2^k
+        d = h * (8 / s)                        |d| <= 16 n, so sum(d*d) cannot overflow
+        y = d / sqrt(mean(d*d) + eps * (4 / s)^2)
+
+    that is, the textbook form with numerator and denominator multiplied by 4 / s; s is
+    floored at 2^-100 so that 8 / s stays finite (for rows that small eps dominates, y ~ 0).
+    The mean is sum(x) / n, as before, and is the only reduction that reads x itself: one
+    that reads an elementwise function of x makes IREE 3.13 give up loop peeling and run
+    the whole layer norm 3x slower (docs/semantics.md has the measurements)."""
+    n = math.prod(x.shape[a] for a in axes)
+    k = 2.0 ** -math.ceil(math.log2(n)) if n > 1 else 1.0
+    h = x * 0.5 - mean(x, axes, keepdims=True, op="layer_norm") * 0.5
+    s = maximum(reduce(abs(h) * k, "sum", axes, keepdims=True, op="layer_norm"), 2.0 ** -100)
+    q = 8.0 / s
+    d = h * q
+    return d * rsqrt(mean(d * d, axes, keepdims=True) + (eps * 0.25) * (q * q))
+
+
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps: float = 1e-5) -> Tensor:
     """(x - mean) / sqrt(var + eps) * weight + bias over the trailing `normalized_shape` dims
-    (Ba et al. 2016), as torch.nn.functional.layer_norm; var is the biased variance.
+    (Ba et al. 2016), as torch.nn.functional.layer_norm; var is the biased variance.  Rows
+    whose variance overflows the dtype (a spread of 1e20 in f32) still give the right answer,
+    where torch's f32 gives NaN, as long as the row's sum fits the dtype (`_normalized` has the
+    formulation); f16 and bf16 inputs are computed in f32 and rounded once, as torch does.
 
     input: (..., *normalized_shape), a float dtype, kept; weight and bias: normalized_shape,
     the input's dtype, or None.  TypeRuleError if the shapes or dtypes do not match."""
@@ -75,10 +104,11 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps: float = 1e-
     shape, axes = _normalized_axes(x, normalized_shape, "layer_norm")
     w = _affine_operand(weight, shape, "weight", x, "layer_norm")
     b = _affine_operand(bias, shape, "bias", x, "layer_norm")
-    xc = x - mean(x, axes, keepdims=True)
-    y = xc * rsqrt(mean(xc * xc, axes, keepdims=True) + eps)
-    y = y if w is None else y * w
-    return y if b is None else y + b
+    wide = dt.f32 if x.dtype in (dt.f16, dt.bf16) else x.dtype
+    y = _normalized(cast(x, wide), axes, eps)
+    y = y if w is None else y * cast(w, wide)
+    y = y if b is None else y + cast(b, wide)
+    return cast(y, x.dtype)
 
 
 def rms_norm(input, normalized_shape, weight=None, eps: float | None = None) -> Tensor:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ml_dtypes
 import numpy as np
 
 from ..dialect import dtypes as dt
@@ -24,7 +25,6 @@ lowering("tanh")(same_op("stablehlo.tanh"))
 lowering("logistic")(same_op("stablehlo.logistic"))
 lowering("sqrt")(same_op("stablehlo.sqrt"))
 lowering("rsqrt")(same_op("stablehlo.rsqrt"))
-lowering("sin")(same_op("stablehlo.sine"))
 lowering("cos")(same_op("stablehlo.cosine"))
 lowering("floor")(same_op("stablehlo.floor"))
 lowering("ceil")(same_op("stablehlo.ceil"))
@@ -50,6 +50,12 @@ def _sign(em: Emitter, op, x: V) -> V:
     if x.dtype.is_unsigned:
         return em.convert(em.compare(x, em.like(x, 0), "ne"), x.dtype)
     return em.hlo("sign", x)
+
+
+@lowering("sin")
+def _sin(em: Emitter, op, x: V) -> V:
+    # IREE 3.13 gives sin(-0) = +0; zeros are their own sines (C99 F.9.1.6).
+    return em.select(em.compare(x, em.like(x, 0), "eq"), x, em.hlo("sine", x))
 
 
 @lowering("reciprocal")
@@ -88,17 +94,67 @@ def _rem(em: Emitter, op, lhs: V, rhs: V) -> V:
 
 @lowering("pow")
 def _pow(em: Emitter, op, lhs: V, rhs: V) -> V:
-    if lhs.dtype.is_float or lhs.dtype.is_unsigned:
-        return em.hlo("power", lhs, rhs)
+    if lhs.dtype.is_float:
+        return float_pow(em, lhs, rhs)
+    if lhs.dtype.is_unsigned:
+        return int_power(em, lhs, rhs)
     # Negative integer exponents are spelled out (backends disagree): 1 for base 1,
     # +-1 for base -1 by the exponent's parity, 0 otherwise.
     zero, one = em.like(rhs, 0), em.like(lhs, 1)
-    r = em.hlo("power", lhs, em.hlo("maximum", rhs, zero))
+    r = int_power(em, lhs, em.hlo("maximum", rhs, zero))
     odd = em.compare(em.hlo("and", rhs, em.like(rhs, 1)), zero, "ne")
     minus_one_pow = em.select(odd, em.like(lhs, -1), one)
     neg = em.select(em.compare(lhs, one, "eq"), one,
                     em.select(em.compare(lhs, em.like(lhs, -1), "eq"), minus_one_pow, em.like(lhs, 0)))
     return em.select(em.compare(rhs, zero, "lt"), neg, r)
+
+
+def int_power(em: Emitter, a: V, e: V) -> V:
+    """a^e for integers (a and e of one shape and integer dtype, e >= 0), wrapping as
+    repeated multiplication does.  XLA and IREE 3.13 look at only the low six bits of an
+    integer exponent (3^64 gives 1, 3^65 gives 3), so stablehlo.power only ever gets
+    exponents below 64 here: a^e = a^(e mod 64) * (a^64)^(e div 64), six bits at a time."""
+    low, eight = em.like(e, 63), em.like(a, 8)
+    r = em.hlo("power", a, em.hlo("and", e, low))
+    bits = a.dtype.bits - (0 if a.dtype.is_unsigned else 1)   # the exponent's value bits
+    for _ in range((bits - 1) // 6):
+        e = em.hlo("shift_right_logical", e, em.like(e, 6))
+        a = em.hlo("power", em.hlo("power", a, eight), eight)   # a^64
+        r = em.hlo("multiply", r, em.hlo("power", a, em.hlo("and", e, low)))
+    return r
+
+
+def float_pow(em: Emitter, a: V, b: V) -> V:
+    """a^b for floats (any float dtype; a and b of one shape and dtype) with the special
+    cases of C99 Annex F.9.4.4 (IEEE 754 pow), which numpy.power and PTIR's reference follow.
+
+    IREE 3.13 computes stablehlo.power as exp(b * log(a)): NaN for every negative base, and
+    for several of C99's special cases (0^0, 1^NaN), so only the magnitude |a|^b is left to
+    the backend's power, where a positive base makes it exact on XLA (within an ulp of the
+    correctly rounded result) and as accurate as IREE's exp/log otherwise; the rest is spelled
+    out: the sign of a negative (or -0) base raised to an odd integer, NaN for a finite
+    negative base and a non-integer exponent, 1 for x^+-0, 1^y and (-1)^+-inf, even NaN, and
+    x^1 = x (exp(log(x)) rounds FLT_MAX up to inf).  A base that is subnormal in the type the
+    backends compute in (f32, f64 for f64) is flushed to zero, as the CPU runtimes flush every
+    other operand (XLA's power of one is neither: (2^-149)^-0.5 gives 2^75, not 2^74.5 or inf)."""
+    size = em.hlo("abs", a)
+    tiny = float(np.finfo(np.float64 if a.dtype == dt.f64 else np.float32).smallest_normal)
+    if float(ml_dtypes.finfo(a.dtype.np_dtype).smallest_subnormal) < tiny:   # not f16's subnormals
+        size = em.select(em.compare(size, em.like(a, tiny), "lt"), em.like(a, 0), size)
+    mag = em.hlo("power", size, b)
+    one = em.like(b, 1)
+    # b - 2 floor(b / 2) is exact: 1 for odd integers, 0 for even ones, NaN for +-inf and NaN.
+    halved = em.hlo("floor", em.hlo("multiply", b, em.like(b, 0.5)))
+    odd = em.compare(em.hlo("subtract", b, em.hlo("add", halved, halved)), one, "eq")
+    r = em.select(em.hlo("and", em.sign_bit(a), odd), em.hlo("negate", mag), mag)
+    integral = em.compare(em.hlo("floor", b), b, "eq")   # true for +-inf, false for NaN
+    finite_negative = em.hlo("and", em.compare(a, em.like(a, 0), "lt"), em.compare(a, em.like(a, -np.inf), "gt"))
+    r = em.select(em.hlo("and", finite_negative, em.hlo("not", integral)), em.like(a, np.nan), r)
+    unit = em.hlo("or", em.compare(b, em.like(b, 0), "eq"), em.compare(a, one, "eq"))
+    minus_one_inf = em.hlo("and", em.compare(a, em.like(a, -1), "eq"),
+                           em.compare(em.hlo("abs", b), em.like(b, np.inf), "eq"))
+    r = em.select(em.hlo("or", unit, minus_one_inf), one, r)
+    return em.select(em.compare(b, one, "eq"), a, r)
 
 
 @lowering("compare")

@@ -205,6 +205,12 @@ class Emitter:
     def is_nan(self, x: V) -> V:
         return self.compare(x, x, "ne")
 
+    def sign_bit(self, x: V) -> V:
+        """i1: float x's sign bit is set (true for -0.0 and negative NaNs too)."""
+        bits = dt.from_numpy(np.dtype(f"i{x.dtype.bits // 8}"))
+        as_int = self.hlo("bitcast_convert", x, result=x.type.with_dtype(bits))
+        return self.compare(as_int, self.constant(0, bits, x.shape), "lt")
+
     def iota(self, t: TensorType, dim: int) -> V:
         return self.op("stablehlo.iota", [], t, {"iota_dimension": i64(dim)})
 

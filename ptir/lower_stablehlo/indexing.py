@@ -3,7 +3,10 @@
 StableHLO's gather and dynamic slices clamp start indices into range and its scatter
 skips out-of-range updates, the same rules as PTIR's.  IREE 3.13 clamps dynamic slices
 but neither clamps gather indices nor skips scatter updates (it writes out of bounds),
-so gather and scatter indices are fixed up here rather than left to the backend.
+so gather and scatter indices are fixed up here rather than left to the backend.  XLA
+(jaxlib 0.10.2) folds a dynamic slice of a dynamic slice into one slice with one clamp of
+the summed starts, which is not the two clamps one after the other ([10, 20, 30] sliced 2
+at 2, i.e. at 1, then 1 at 0 gives 30, not 20), so dynamic slice starts are clamped here too.
 """
 
 from __future__ import annotations
@@ -73,18 +76,24 @@ def _scatter(em: Emitter, op, x: V, indices: V, updates: V) -> V:
     return em.slice(out, [0] * x.rank, x.shape)
 
 
-def _start_scalars(em: Emitter, start: V) -> list[V]:
-    """The entries of a 1-D start tensor as rank-0 tensors, as dynamic slices take them."""
-    return [em.reshape(em.slice(start, [i], [i + 1]), ()) for i in range(start.shape[0])]
+def _start_scalars(em: Emitter, start: V, x: V, sizes) -> list[V]:
+    """The entries of a 1-D start tensor as rank-0 tensors, as dynamic slices take them,
+    each clamped into [0, dim - size] (x's dims, the window's sizes) explicitly, so the
+    meaning does not rest on how a backend folds the ops' own clamps."""
+    out = []
+    for i, (dim, size) in enumerate(zip(x.shape, sizes, strict=True)):
+        s = em.reshape(em.slice(start, [i], [i + 1]), ())
+        out.append(em.hlo("clamp", em.like(s, 0), s, em.like(s, dim - size)))
+    return out
 
 
 @lowering("dynamic_slice")
 def _dynamic_slice(em: Emitter, op, x: V, start: V) -> V:
     out = op.results[0].type
-    return em.op("stablehlo.dynamic_slice", [x, *_start_scalars(em, start)], out,
+    return em.op("stablehlo.dynamic_slice", [x, *_start_scalars(em, start, x, out.shape)], out,
                  {"slice_sizes": i64s(out.shape)})
 
 
 @lowering("dynamic_update_slice")
 def _dynamic_update_slice(em: Emitter, op, x: V, update: V, start: V) -> V:
-    return em.op("stablehlo.dynamic_update_slice", [x, update, *_start_scalars(em, start)], x.type)
+    return em.op("stablehlo.dynamic_update_slice", [x, update, *_start_scalars(em, start, x, update.shape)], x.type)

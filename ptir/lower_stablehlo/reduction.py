@@ -25,6 +25,10 @@ def _reduce(em: Emitter, op, x: V) -> V:
     a = op.attrs
     kind, out = a["kind"], op.results[0].type
     wide = em.convert(x, a["accum"] or x.dtype)   # accumulate in `accum`, give back x's dtype
+    if np.prod([x.shape[d] for d in a["axes"]], dtype=np.int64) == 1:
+        # One element reduced (or none: no axes) is that element: no reduce, whose init value
+        # would make a sum of -0 +0 on one target and not on another (XLA folds it away).
+        return em.reshape(em.convert(wide, x.dtype), out.shape)
     (r,) = em.reduce([wide], [_init(em, kind, wide.dtype)], a["axes"], _combiner(em, kind))
     return em.reshape(em.convert(r, x.dtype), out.shape)   # keepdims
 

@@ -6,6 +6,7 @@ import torch
 import torch.nn.functional as TF
 
 import ptir.functional as F
+from ptir.runtime import TARGETS
 
 from ._util import close, randn, t
 
@@ -289,3 +290,66 @@ def test_rotary(shape, rot, run, rng):
     close(got, _neox_rotary(t(x), cos, sin), 1e-4, 1e-5)
     c, s = cos.numpy(), sin.numpy()
     close(run(F.rotary_embedding, x, c, s), _neox_rotary(t(x), cos, sin), 1e-5, 1e-6)
+
+
+# --- edges the functionals define (docs/semantics.md), on every target whatever PTIR_FRONTEND_TARGETS says
+
+EVERY_TARGET = pytest.mark.parametrize("target", list(TARGETS), indirect=True)
+
+
+@EVERY_TARGET
+@pytest.mark.parametrize("kind", ["bool", "float"])
+def test_sdpa_query_that_sees_no_key_gives_zeros(kind, run, rng):
+    """Query 1 has every key masked: torch gives a row of zeros (not NaN), and so must we."""
+    q, k, v = randn(rng, 1, 3, 2), randn(rng, 1, 4, 2), randn(rng, 1, 4, 2)
+    keep = np.ones((1, 3, 4), bool)
+    keep[0, 1] = False
+    mask = keep if kind == "bool" else np.where(keep, 0.0, -np.inf).astype(np.float32)
+    got = run(lambda *a: F.scaled_dot_product_attention(*a), q, k, v, mask)
+    want = TF.scaled_dot_product_attention(t(q), t(k), t(v), attn_mask=t(mask))
+    assert (want[0, 1] == 0).all() and not want.isnan().any(), "torch's rule changed"
+    close(got, want, 1e-5, 1e-6)
+
+
+@EVERY_TARGET
+@pytest.mark.parametrize("kind", ["bool", "float"])
+@pytest.mark.parametrize("qs,ks", [((2, 2, 3, 4), (2, 2, 5, 4)), ((1, 2, 7, 8), (1, 2, 7, 8))])
+def test_sdpa_fully_masked_rows_with_heads(qs, ks, kind, run, rng):
+    # (1, 2, 7, 8): IREE's data tiling miscompiled weights that were not the plain softmax here.
+    q, k, v = randn(rng, *qs), randn(rng, *ks), randn(rng, *ks[:-1], 6)
+    keep = rng.uniform(size=(qs[0], 1, qs[2], ks[2])) > 0.3
+    keep[-1, 0, 2] = False      # the last batch, query 2: no key, in every head
+    keep[0, 0, 0] = False
+    keep[0, 0, 0, -1] = True
+    mask = keep if kind == "bool" else np.where(keep, 0.0, -np.inf).astype(np.float32)
+    got = run(lambda *a: F.scaled_dot_product_attention(*a), q, k, v, mask)
+    close(got, TF.scaled_dot_product_attention(t(q), t(k), t(v), attn_mask=t(mask)), 1e-5, 1e-6)
+
+
+HUGE_ROWS = {
+    "1e20": [[1e20, 2e20, 3e20, 4e20]],                # squared deviations overflow f32
+    "near-max": [[-3e38, 3e38, 1e38, -1e38]],           # so do the deviations themselves
+    "tiny": [[1e-20, 3e-20, -2e-20, 0.0]],
+    "constant": [[5.0, 5.0, 5.0, 5.0], [0.0, 0.0, 0.0, 0.0]],
+}
+
+
+@EVERY_TARGET
+@pytest.mark.parametrize("name", HUGE_ROWS)
+def test_layer_norm_of_rows_with_a_huge_spread(name, run, rng):
+    """The right answer is representable, so it is what we give; torch in f32 gives NaN for
+    the first two rows (its variance overflows), torch in f64 is the reference."""
+    x = np.array(HUGE_ROWS[name], np.float32)
+    w, b = randn(rng, 4), randn(rng, 4)
+    want = TF.layer_norm(t(x).double(), (4,), t(w).double(), t(b).double()).float()
+    close(run(lambda a, ww, bb: F.layer_norm(a, (4,), ww, bb), x, w, b), want, 1e-5, 1e-5)
+    close(run(lambda a: F.layer_norm(a, 4), x), TF.layer_norm(t(x).double(), (4,)).float(), 1e-5, 1e-5)
+
+
+@EVERY_TARGET
+def test_layer_norm_of_gpt2_wide_rows_near_the_limit(run, rng):
+    # Deviations of 1e35 (their squares overflow f32 ~1e32 times over) and a row sum of
+    # ~1.5e38, just inside FLT_MAX: the limit docs/semantics.md states.  Row 1 is ordinary.
+    x = (randn(rng, 2, 768) * 1e35 + 2e35).astype(np.float32)
+    x[1] = randn(rng, 768) * 2 + 1
+    close(run(lambda a: F.layer_norm(a, 768), x), TF.layer_norm(t(x).double(), (768,)).float(), 1e-4, 1e-5)

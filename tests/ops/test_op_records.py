@@ -5,18 +5,22 @@ rule for it is caught."""
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pytest
 
 from ptir.conformance import records
 from ptir.conformance.families import (
     check_conformance,
+    check_edge_results,
     check_lowering,
     check_reference,
     check_roundtrip,
     check_verifier,
+    edge_results,
 )
-from ptir.conformance.records import checked_ops
+from ptir.conformance.records import FLUSHES_SUBNORMALS, checked_ops, edge_pairs, edge_skipped
 from ptir.conformance.runner import PIPELINES, all_cases
 from ptir.dialect import dtypes as dt
 from ptir.dialect.ops.elementwise import FLOAT_NAMES, unary
@@ -54,6 +58,20 @@ def test_reference_against_the_oracle(name, dtype):
 @pytest.mark.parametrize("name,dtype", _pairs("compare"))
 def test_lowering_on_every_target(name, dtype, target):
     check_lowering(OPS[name], target, dtype)
+
+
+@functools.cache
+def _edges(target: str, dtype: str, flush: bool = False):
+    return edge_results(target, dtype, flush)   # one compile per target and dtype, shared by its ops' tests
+
+
+@pytest.mark.parametrize("target", COMPILED)
+@pytest.mark.parametrize("name,dtype", [(op.name, d) for op, d in edge_pairs()])
+def test_special_values_on_every_target(name, dtype, target):
+    if edge_skipped(target, name, dtype):
+        pytest.skip(edge_skipped(target, name, dtype))
+    flushed = _edges("ref", dtype, True)[name] if target in FLUSHES_SUBNORMALS else None
+    check_edge_results(OPS[name], dtype, target, _edges(target, dtype)[name], _edges("ref", dtype)[name], flushed)
 
 
 def test_every_record_is_in_the_conformance_suite():
@@ -96,6 +114,9 @@ def test_a_new_op_is_picked_up_by_every_family(cube):
     for target in TARGETS:
         for pipeline in PIPELINES:
             check_conformance(cube, target, pipeline)
+    want, flushed = (edge_results("ref", "f32", flush, [cube])["cube"] for flush in (False, True))
+    for target in COMPILED:
+        check_edge_results(cube, "f32", target, edge_results(target, "f32", ops=[cube])["cube"], want, flushed)
     assert any(c.name == "cube_f32_3x17" for c in all_cases())
 
 

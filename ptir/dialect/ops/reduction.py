@@ -43,19 +43,36 @@ _NP_REDUCE = {"sum": np.sum, "prod": np.prod, "max": np.max, "min": np.min}
 
 def _reduce_ref(xs, attrs, out):
     x, kind = widen(xs[0]), attrs["kind"]
-    axes = tuple(attrs["axes"])
+    axes, keep = tuple(attrs["axes"]), attrs["keepdims"]
+    if np.prod([x.shape[a] for a in axes], dtype=np.int64) == 1:   # one element (or none) is itself:
+        return to_type(x.reshape(out[0].shape), out[0])              # a sum of -0 is -0, as of [-0, -0]
     with np.errstate(all="ignore"):
-        r = _NP_REDUCE[kind](x, axis=axes, keepdims=attrs["keepdims"],
+        r = _NP_REDUCE[kind](x, axis=axes, keepdims=keep,
                              **({"initial": identity_of(kind, x.dtype)} if kind in ("max", "min") else {}))
+        if kind in ("max", "min") and x.dtype.kind == "f":
+            r = _zero_signed(x, r, kind, axes, keep)
     return to_type(r, out[0])
+
+
+def _zero_signed(x: np.ndarray, r, kind: str, axes, keepdims: bool):
+    """A max (min) that is a zero is +0 (-0) when a +0 (-0) is among the reduced elements,
+    as IEEE 754-2019 maximum (minimum) and StableHLO's order them; numpy's depends on the order."""
+    r = np.asarray(r)
+    if not (r == 0).any():
+        return r
+    wanted = (x == 0) & (np.signbit(x) == (kind == "min"))
+    present = np.any(wanted, axis=axes, keepdims=keepdims)
+    zero = np.copysign(np.zeros_like(r), -1.0 if kind == "min" else 1.0)
+    return np.where((r == 0) & present, zero, np.where(r == 0, -zero, r))
 
 
 define("reduce", ("x",), _reduce_rule, _reduce_ref,
        attrs=(Attr("kind", "str", choices=KINDS), Attr("axes", "axes"),
               Attr("keepdims", "bool", default=False),
               Attr("accum", "dtype", default=ABSENT, doc="accumulation dtype; the result keeps x's")),
-       doc="Reduce `axes` with sum, max, min or prod (empty sum 0, empty max -inf). The result keeps "
-           "the operand dtype; `accum` names a wider accumulation dtype.")
+       doc="Reduce `axes` with sum, max, min or prod (empty sum 0, empty max -inf; max and min order -0 "
+           "below +0; one element reduced is itself, -0 included). The result keeps the operand dtype; "
+           "`accum` names a wider accumulation dtype.")
 
 
 def _arg_rule(ins, attrs, out):
