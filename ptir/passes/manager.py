@@ -24,7 +24,7 @@ class Pass:
 
 PASSES: dict[str, Pass] = {}
 
-DEFAULT_PIPELINE = ("canonicalize", "simplify", "fold-constants", "cse", "dce")
+DEFAULT_PIPELINE = ("canonicalize", "channels-last", "simplify", "fold-constants", "cse", "dce")
 
 
 def register_pass(name: str, description: str, *, reassociates: bool = False):
