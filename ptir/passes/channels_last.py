@@ -3,11 +3,13 @@
 Programs from NCHW frameworks (torch.export, ONNX) convolve in NCHW; CPU compilers do
 best with channels last (IREE's im2col and data-tiled convolutions, XLA's CPU layout).
 Each NCHW `conv` becomes `transpose(conv_nhwc(transpose(x), transpose(w)))` and every
-transpose then sinks forward through the ops that do not care where the channels are
+transpose back to NCHW then sinks forward through the ops that do not care where the
+channels are
 (elementwise ops, pooling windows, reductions, concat, pad), so that the transpose out of
 one convolution meets the transpose into the next and the two cancel (canonicalize's
 transpose-of-transpose rule).  What remains is a transpose where the network leaves the
-spatial layout (a flatten before a classifier), one per network.
+spatial layout (a flatten before a classifier), one per network.  Other transposes (a
+program's own, e.g. attention's head shuffles) are left where the program put them.
 
 Every rewrite moves elements without computing on them, and `ptir.conv` means the same
 in both layouts (the reference computes both in one canonical order), so the results are
@@ -75,9 +77,9 @@ def _sunk(rw, v, perm):
     "select", "compare", "cast")
 def sink_through_elementwise(rw, op):
     perms = {producer(v, "transpose").attrs["perm"] for v in op.operands if producer(v, "transpose") is not None}
-    if len(perms) != 1:
+    if perms != {TO_NCHW}:
         return None
-    (perm,) = perms
+    perm = TO_NCHW
     inner = [_sunk(rw, v, perm) for v in op.operands]
     if any(v is None for v in inner):
         return None
@@ -86,9 +88,16 @@ def sink_through_elementwise(rw, op):
     return rw.emit("transpose", y, perm=perm)
 
 
+def _out_of_nhwc(v):
+    """The transpose back to NCHW that a rewritten convolution made, if it produced `v`
+    (only those sink: moving transposes a program wrote itself could cost)."""
+    t = producer(v, "transpose")
+    return t if t is not None and t.attrs["perm"] == TO_NCHW else None
+
+
 @on("reduce_window")
 def sink_through_window(rw, op):
-    t = producer(op.operands[0], "transpose")
+    t = _out_of_nhwc(op.operands[0])
     if t is None:
         return None
     perm, inverse, a = t.attrs["perm"], _inverse(t.attrs["perm"]), op.attrs
@@ -99,7 +108,7 @@ def sink_through_window(rw, op):
 
 @on("reduce")
 def sink_through_reduce(rw, op):
-    t = producer(op.operands[0], "transpose")
+    t = _out_of_nhwc(op.operands[0])
     if t is None:
         return None
     perm, a = t.attrs["perm"], op.attrs
@@ -114,8 +123,8 @@ def sink_through_reduce(rw, op):
 
 @on("concat")
 def sink_through_concat(rw, op):
-    ts = [producer(v, "transpose") for v in op.operands]
-    if any(t is None for t in ts) or len({t.attrs["perm"] for t in ts}) != 1:
+    ts = [_out_of_nhwc(v) for v in op.operands]
+    if any(t is None for t in ts):
         return None
     perm = ts[0].attrs["perm"]
     y = rw.emit("concat", *(t.operands[0] for t in ts), axis=perm[op.attrs["axis"]])
@@ -124,7 +133,7 @@ def sink_through_concat(rw, op):
 
 @on("pad")
 def sink_through_pad(rw, op):
-    t = producer(op.operands[0], "transpose")
+    t = _out_of_nhwc(op.operands[0])
     if t is None:
         return None
     perm, inverse, a = t.attrs["perm"], _inverse(t.attrs["perm"]), op.attrs
