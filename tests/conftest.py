@@ -1,7 +1,13 @@
 """Options shared by the whole suite: `pytest tests/conformance --target llvm-cpu` runs the
 conformance cases on one target (default: every target)."""
 
-from ptir.runtime import TARGETS
+import os
+
+# Four virtual CPU devices for the SPMD tests (tests/sharding); XLA reads this when JAX starts
+# its backend, so it is set before anything imports jax.  One-device programs still use one.
+os.environ.setdefault("XLA_FLAGS", "--xla_force_host_platform_device_count=4")
+
+from ptir.runtime import TARGETS  # noqa: E402
 
 
 def pytest_addoption(parser):

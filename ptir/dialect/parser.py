@@ -17,6 +17,7 @@ from . import dtypes as dt
 from . import registry
 from .literals import from_hex, parse_element
 from .program import Argument, Function, Op, Program, Value
+from .sharding import to_spec
 from .types import TensorType
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*")
@@ -25,6 +26,7 @@ _NUMBER = re.compile(r"[-+]?(?:inf|nan|(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)(?![
 _INT = re.compile(r"[0-9]+")
 _WORD = re.compile(r"[^ \t\r\n]+")   # what `skip` does not skip
 _STRING = re.compile(r'"(?:[^"\\\n]|\\.)*"')
+_ATTR_START = re.compile(r"\{\s*[A-Za-z_][A-Za-z0-9_.]*\s*=")   # an attribute dict, not a function body
 
 
 class _Scanner:
@@ -162,17 +164,20 @@ class Parser:
                     break
                 s.expect(",", "',' or ')'")
         s.expect("->", "'->' and the result types")
+        result_types, result_shardings = [], []
         if s.accept("("):
-            result_types = []
             if not s.accept(")"):
                 while True:
                     result_types.append(self.type())
+                    result_shardings.append(self.result_attrs())
                     if s.accept(")"):
                         break
                     s.expect(",", "',' or ')'")
         else:
-            result_types = [self.type()]
-        fn = Function(name, args, result_types, loc=s.loc(start))
+            result_types.append(self.type())
+            result_shardings.append(self.result_attrs())
+        fn = Function(name, args, result_types, loc=s.loc(start),
+                      result_shardings=result_shardings if any(x is not None for x in result_shardings) else [])
         s.expect("{")
         while True:
             s.skip()
@@ -196,17 +201,39 @@ class Parser:
         s.expect(":", "':' and the argument type")
         v = Value(self.type(), n, None, index)
         self.define(n, v, pos)
-        param = None
+        param = sharding = None
         if s.peek("{"):
             where: dict[str, int] = {}
             attrs = self.attr_dict(where)
             for k, val in attrs.items():
-                if k != "ptir.param":
-                    raise s.error(f"unknown argument attribute '{k}' (only ptir.param is allowed)", where[k])
-                if not isinstance(val, str) or not val:
+                if k == "ptir.sharding":
+                    sharding = self.sharding(val, where[k])
+                elif k != "ptir.param":
+                    raise s.error(f"unknown argument attribute '{k}' (known: ptir.param, ptir.sharding)", where[k])
+                elif not isinstance(val, str) or not val:
                     raise s.error("ptir.param must be a non-empty string naming the weight", where[k])
-                param = val
-        return Argument(v, param)
+                else:
+                    param = val
+        return Argument(v, param, sharding)
+
+    def result_attrs(self):
+        """The `{ptir.sharding = ...}` after a result type, if written: its Spec, else None."""
+        s = self.s
+        if not s.peek("{") or not _ATTR_START.match(s.text, s.pos):   # `{` alone opens the body
+            return None
+        where: dict[str, int] = {}
+        attrs = self.attr_dict(where)
+        for k in attrs:
+            if k != "ptir.sharding":
+                raise s.error(f"unknown result attribute '{k}' (known: ptir.sharding)", where[k])
+        return self.sharding(attrs["ptir.sharding"], where["ptir.sharding"])
+
+    def sharding(self, value, pos: int):
+        """A `ptir.sharding` value as a Spec; its fit to the mesh and type is the verifier's."""
+        try:
+            return to_spec(value)
+        except ValueError as e:
+            raise self.s.error(f"ptir.sharding: {e}", pos) from None
 
     def define(self, name: str, v: Value, pos: int) -> None:
         if name in self.values:

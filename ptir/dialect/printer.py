@@ -101,12 +101,18 @@ def print_function(fn: Function) -> str:
     namer = _Namer(fn)
     args = []
     for a in fn.args:
-        s = f"{namer.use(a.value)}: {a.value.type}"
-        if a.param is not None:
-            s += " {ptir.param = " + json.dumps(a.param) + "}"
-        args.append(s)
+        attrs = {"ptir.param": a.param} if a.param is not None else {}
+        if a.sharding is not None:
+            attrs["ptir.sharding"] = [list(d) for d in a.sharding]
+        args.append(f"{namer.use(a.value)}: {a.value.type}" + (f" {format_attr_dict(attrs)}" if attrs else ""))
     rt = fn.result_types
-    results = str(rt[0]) if len(rt) == 1 else "(" + ", ".join(map(str, rt)) + ")"
+    shardings = list(fn.result_shardings) + [None] * (len(rt) - len(fn.result_shardings))
+    if any(s is not None for s in shardings):   # result attributes are written in the parenthesized form
+        results = "(" + ", ".join(str(t) + ("" if s is None else " {ptir.sharding = "
+                                            + format_attr_value([list(d) for d in s]) + "}")
+                                  for t, s in zip(rt, shardings, strict=True)) + ")"
+    else:
+        results = str(rt[0]) if len(rt) == 1 else "(" + ", ".join(map(str, rt)) + ")"
     lines = [f"  func @{fn.name}({', '.join(args)}) -> {results} {{"]
     lines += ["    " + print_op(op, namer) for op in fn.ops]
     ret = ", ".join(namer.use(v) for v in fn.results)

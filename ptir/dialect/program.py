@@ -56,6 +56,7 @@ class Op:
 class Argument:
     value: Value
     param: str | None = None   # `{ptir.param = "name"}`: a weight bound by name
+    sharding: tuple | None = None   # `{ptir.sharding = [["x"], []]}`: a Spec (dialect/sharding.py)
 
 
 @dataclass
@@ -67,6 +68,7 @@ class Function:
     results: list[Value] = field(default_factory=list)
     loc: Location | None = None
     return_loc: Location | None = None
+    result_shardings: list = field(default_factory=list)   # a Spec or None per result (empty: none)
 
     @property
     def arg_values(self) -> list[Value]:

@@ -22,7 +22,7 @@ from .types import TensorType
 REQUIRED = object()   # an attribute without a default
 ABSENT = None         # an optional attribute that may be left out
 
-ATTR_KINDS = ("int", "float", "bool", "str", "dtype", "ints", "int_pairs", "axis", "axes", "literal")
+ATTR_KINDS = ("int", "float", "bool", "str", "dtype", "ints", "int_pairs", "axis", "axes", "literal", "sharding")
 
 
 @dataclass(frozen=True)
@@ -173,6 +173,11 @@ def _coerce(attr: Attr, v):
         if not isinstance(v, np.ndarray):
             raise bad
         return v
+    if k == "sharding":
+        if not isinstance(v, list | tuple) or not all(
+                isinstance(d, list | tuple) and all(isinstance(a, str) for a in d) for d in v):
+            raise bad
+        return tuple(tuple(d) for d in v)
     raise AssertionError(k)
 
 
@@ -180,7 +185,7 @@ _KIND_TEXT = {
     "int": "an integer", "axis": "an integer axis", "float": "a number", "bool": "true or false",
     "str": "a string", "dtype": "a dtype (e.g. f32)", "ints": "an array of integers",
     "axes": "an array of integer axes", "int_pairs": "an array of [lo, hi] integer pairs",
-    "literal": "a dense literal",
+    "literal": "a dense literal", "sharding": 'an array of mesh axis name arrays, one per dim (e.g. [["x"], []])',
 }
 
 

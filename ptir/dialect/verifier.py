@@ -9,6 +9,7 @@ from __future__ import annotations
 from ..errors import Location, PtirError, TypeRuleError, VerifyError
 from . import registry
 from .program import Function, Program
+from .sharding import Mesh, is_sharded, program_mesh, spec_problem
 
 
 def _where(program: Program, loc: Location | None, fn: Function) -> Location:
@@ -52,11 +53,43 @@ def verify_function(program: Program, fn: Function) -> list[PtirError]:
     return errors
 
 
+def verify_shardings(program: Program, fn: Function, mesh: Mesh | None) -> list[PtirError]:
+    """Every sharding of `fn` (arguments, results, sharding_constraint ops) fits the
+    module's mesh and its tensor: known axis names, each used once, even splits."""
+    errors: list[PtirError] = []
+    where = _where(program, fn.loc, fn)
+    for a in fn.args:
+        problem = a.sharding is not None and spec_problem(a.sharding, a.value.type, mesh)
+        if problem:
+            errors.append(VerifyError(f"@{fn.name}: argument %{a.value.name}: {problem}", where))
+    if fn.result_shardings and len(fn.result_shardings) != len(fn.result_types):
+        errors.append(VerifyError(f"@{fn.name} has {len(fn.result_shardings)} result shardings for "
+                                  f"{len(fn.result_types)} results", where))
+    for i, (spec, t) in enumerate(zip(fn.result_shardings, fn.result_types, strict=False)):
+        problem = spec is not None and spec_problem(spec, t, mesh)
+        if problem:
+            errors.append(VerifyError(f"@{fn.name}: result {i}: {problem}", where))
+    for op in fn.ops:
+        spec = op.attrs.get("sharding") if op.name == "sharding_constraint" else None
+        if isinstance(spec, tuple) and len(spec) == op.operands[0].type.rank:   # else the type rule said so
+            problem = spec_problem(op.attrs["sharding"], op.operands[0].type, mesh)
+            if problem:
+                errors.append(VerifyError(problem, _where(program, op.loc, fn), op.opdef.full_name))
+    return errors
+
+
 def verify(program: Program) -> Program:
     """Check a program; raises VerifyError carrying every diagnostic. Returns the program."""
     errors: list[PtirError] = []
+    try:
+        mesh, mesh_ok = program_mesh(program), True
+    except ValueError as e:   # the module's one diagnostic: no follow-on errors of each sharding
+        errors.append(VerifyError(str(e), Location(program.source or "<program>")))
+        mesh, mesh_ok = None, False
     for fn in program.functions.values():
         errors += verify_function(program, fn)
+        if mesh_ok and (mesh is not None or is_sharded(program, fn)):
+            errors += verify_shardings(program, fn, mesh)
     if errors:
         first = errors[0]
         raise VerifyError(first.message, first.loc, first.op, errors)

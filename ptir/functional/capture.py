@@ -15,7 +15,9 @@ import numpy as np
 
 from ..dialect import dtypes as dt
 from ..dialect.program import Builder, Program
+from ..dialect.sharding import MESH_ATTR
 from ..dialect.types import TensorType, tensor
+from .sharding import Sharded, check_argument, mesh_of, use_mesh
 from .tensor import Tensor
 from .tracer import Tracer, fail
 
@@ -52,17 +54,23 @@ def _module_of(fn):
 def trace(fn, *specs, name: str = "main") -> Program:
     """Run `fn` once on traced tensors of types `specs` and return the captured program.
 
-    specs: `ptir.spec(shape, dtype)` or example numpy arrays (their shape and dtype).  A
+    specs: `ptir.spec(shape, dtype)` or example numpy arrays (their shape and dtype), or
+    either wrapped by `ptir.functional.sharded` for an argument split over a mesh.  A
     `ptir.nn.Module` (or a bound method of one) may be traced directly: its weights become
     `ptir.param` arguments named by their state_dict keys.  Weights of modules merely
     called from `fn` are inlined as constants.  TypeRuleError for a bad spec, a result
     that is not a traced tensor, or any op whose rule fails.
     """
-    types = [_spec_type(s) for s in specs]
+    types = [_spec_type(s.spec if isinstance(s, Sharded) else s) for s in specs]
     program = Program()
     builder = Builder.new_function(program, name, list(zip(_arg_names(fn, len(types)), types, strict=True)))
     owner = _module_of(fn)
     tracer = Tracer(builder, owner.param_keys() if owner is not None else None, wrap=Tensor)
+    for s, a in zip(specs, builder.function.args, strict=True):   # sharded(spec, mesh, ...): docs/sharding.md
+        if isinstance(s, Sharded):
+            check_argument(s, a.value.type)
+            use_mesh(tracer, s.mesh, "sharded")
+            a.sharding = s.sharding
     with tracer.active():
         out = fn(*(Tensor(v, tracer) for v in builder.args))
     outs = out if isinstance(out, tuple | list) else (out,)
@@ -72,6 +80,8 @@ def trace(fn, *specs, name: str = "main") -> Program:
             fail("trace", f"result {i} of the traced function is a {type(o).__name__}, not a traced tensor")
         results.append(o.value)
     builder.ret(*results)
+    if mesh_of(tracer) is not None:
+        program.attributes[MESH_ATTR] = mesh_of(tracer).to_attr()
     return program
 
 

@@ -12,7 +12,7 @@ which duplicate scatter indices are applied (so `replace` with duplicates is
 unspecified), and IREE demoting f64 to f32 unless told otherwise.
 """
 
-from . import elementwise, indexing, linalg, reduction, shape  # noqa: F401  (register the rules)
+from . import elementwise, indexing, linalg, reduction, shape, sharding  # noqa: F401  (register the rules)
 from .emitter import Emitter, V
 from .mlir import VHLO_TARGET, to_vhlo, verify_mlir
 from .module import PARAM_SCOPE, PARAMS_MODES, LoweredModule, lower

@@ -114,6 +114,7 @@ class Emitter:
         self.lines: list[str] = []
         self.line_owner: dict[int, object] = {}   # line number in the module text -> PTIR op
         self.owner = None
+        self.shardy = False                       # shardings lowered to sdy (else dropped)
         self._line = first_line                   # the module text line the next op starts on
         self._indent = indent
         self._count = 0

@@ -13,13 +13,21 @@ VHLO_TARGET = "1.0.0"
 _LINE = re.compile(r'"-":(\d+):(\d+)')
 
 
-def verify_mlir(text: str, line_owner: dict | None = None) -> None:
+def verify_mlir(text: str, line_owner: dict | None = None, shardy: bool = False) -> None:
     """Parse and verify `text` with MLIR (IREE's bindings register stablehlo, chlo, util
-    and flow).  Raises LoweringError with the diagnostic; `line_owner` maps text lines to
-    the PTIR ops they were lowered from, so the error can name that op."""
-    from iree.compiler import ir
+    and flow; with `shardy`, jaxlib's, which also register Shardy's `sdy`).  Raises
+    LoweringError with the diagnostic; `line_owner` maps text lines to the PTIR ops they
+    were lowered from, so the error can name that op."""
+    if shardy:
+        from jax._src.interpreters.mlir import make_ir_context
+        from jax._src.lib.mlir import ir
 
-    with ir.Context():
+        context = make_ir_context()
+    else:
+        from iree.compiler import ir
+
+        context = ir.Context()
+    with context:
         try:
             module = ir.Module.parse(text)   # parsing runs the verifier as well
             module.operation.verify()

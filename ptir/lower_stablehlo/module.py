@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import re
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from ..dialect.program import Argument, Function, Op, Program
+from ..dialect.sharding import Mesh, is_sharded, program_mesh
 from ..errors import LoweringError, PtirError
 from .emitter import Emitter, V
 from .mlir import verify_mlir
+from .sharding import mesh_op, sharding_attr
 from .table import LOWERINGS
 
 PARAMS_MODES = ("arguments", "globals", "constants")
+SHARDINGS = ("sdy", "drop")   # shardings as Shardy attributes (XLA), or left out (one-device targets)
 PARAM_SCOPE = "model"   # the IREE parameter scope of "globals" mode: --parameters=model=weights.safetensors
 
 
@@ -26,40 +30,59 @@ class LoweredModule:
     module_name: str = "module"                                 # IREE's name for the module (ctx.modules.<name>)
     params_mode: str = "arguments"
     function: Function | None = None                            # the PTIR entry function it lowers
+    mesh: Mesh | None = None                                    # the SPMD mesh, when shardings were lowered
 
 
 def lower(program: Program, entry: str = "main", params_mode: str = "arguments", params=None,
-          module_name: str | None = None, reflection: dict[str, str] | None = None) -> LoweredModule:
+          module_name: str | None = None, reflection: dict[str, str] | None = None,
+          shardings: str = "sdy") -> LoweredModule:
     """Lower `program`'s function `entry` to StableHLO text, verified by MLIR.
 
     params_mode says what becomes of `ptir.param` arguments: "arguments" keeps them as
     ordinary arguments of @main (in declaration order); "globals" reads each from an IREE
     named parameter (`#flow.parameter.named<"model"::"name">`); "constants" embeds the
     arrays of `params` (name -> array).  `reflection` entries are attached to @main as
-    IREE reflection metadata (IREE keeps them in the .vmfb).  Raises LoweringError.
+    IREE reflection metadata (IREE keeps them in the .vmfb).  `shardings` (docs/sharding.md):
+    "sdy" writes the module's mesh and shardings as Shardy attributes for XLA's SPMD
+    partitioner; "drop" leaves them out (for targets without one), with a warning when
+    there were any.  Raises LoweringError.
     """
     if params_mode not in PARAMS_MODES:
         raise LoweringError(f"unknown params_mode '{params_mode}' (known: {', '.join(PARAMS_MODES)})")
+    if shardings not in SHARDINGS:
+        raise LoweringError(f"unknown shardings mode '{shardings}' (known: {', '.join(SHARDINGS)})")
     try:
         fn = program.entry(entry)
-    except PtirError as e:
-        raise LoweringError(e.message) from None
+        mesh = program_mesh(program)
+    except (PtirError, ValueError) as e:
+        raise LoweringError(getattr(e, "message", str(e))) from None
+    if shardings == "drop" and is_sharded(program, fn):
+        warnings.warn(f"ptir: the shardings of @{fn.name} are ignored on this target (it runs on one device)",
+                      stacklevel=2)
+    if shardings == "drop" or mesh is None:
+        mesh = None
     name = _symbol(module_name or program.name or "module")
     for a in fn.args:
         _static(a.value.type, f"argument %{a.value.name}", fn.loc)
     args = fn.args if params_mode == "arguments" else fn.inputs
-    header = [f"module @{name} {{"]
+    spmd = f" attributes {{mhlo.num_partitions = {mesh.size} : i32, mhlo.num_replicas = 1 : i32}}" if mesh else ""
+    header = [f"module @{name}{spmd} {{"] + ([f"  {mesh_op(mesh)}"] if mesh else [])
     symbols = _param_symbols(fn) if params_mode == "globals" else {}
     header += [f'  util.global private @{sym} = #flow.parameter.named<"{PARAM_SCOPE}"::"{_escape(p)}"> : '
                f'{fn.params[p].value.type}' for p, sym in symbols.items()]
-    arg_text = ", ".join(f"%arg{i}: {a.value.type}" for i, a in enumerate(args))
+    arg_text = ", ".join(f"%arg{i}: {a.value.type}" + _sharded(mesh, a.sharding, a.value.type)
+                         for i, a in enumerate(args))
+    result_specs = list(fn.result_shardings) or [None] * len(fn.result_types)
+    result_text = ", ".join(f"{t}{_sharded(mesh, spec, t)}" for t, spec in zip(fn.result_types, result_specs,
+                                                                               strict=True))
     attrs = ""
     if reflection:
         entries = ", ".join(f'{k} = "{_escape(v)}"' for k, v in reflection.items())
         attrs = f" attributes {{iree.reflection = {{{entries}}}}}"
-    header.append(f"  func.func public @main({arg_text}) -> ({', '.join(map(str, fn.result_types))}){attrs} {{")
+    header.append(f"  func.func public @main({arg_text}) -> ({result_text}){attrs} {{")
 
     em = Emitter(first_line=len(header) + 1)
+    em.shardy = mesh is not None
     env = {id(a.value): V(f"%arg{i}", a.value.type) for i, a in enumerate(args)}
     for a in fn.args:
         if a.param is not None and params_mode != "arguments":
@@ -70,9 +93,14 @@ def lower(program: Program, entry: str = "main", params_mode: str = "arguments",
     results = [env[id(v)] for v in fn.results]
     em.op("func.return", results, [])
     text = "\n".join([*header, *em.lines, "  }", "}", ""])
-    verify_mlir(text, em.line_owner)
+    verify_mlir(text, em.line_owner, shardy=mesh is not None)
     return LoweredModule(text, "main", list(args), [a.param for a in fn.args if a.param is not None], name,
-                         params_mode, fn)
+                         params_mode, fn, mesh)
+
+
+def _sharded(mesh: Mesh | None, spec, t) -> str:
+    """The `{sdy.sharding = ...}` of an argument or result (replicated when it has none)."""
+    return f" {{sdy.sharding = {sharding_attr(spec, t.rank)}}}" if mesh is not None else ""
 
 
 def _lower_op(em: Emitter, op: Op, operands: list[V]) -> list[V]:

@@ -89,7 +89,9 @@ def fold_params(program: Program, entry: str = "main") -> tuple[Program, ParamTr
 
     # The folded program: the kept arguments, then one weight per cut value.
     olds = [(a.value, a.value.name, a.param) for a in kept_args] + list(zip(boundary, names, names, strict=True))
-    args = [Argument(Value(v.type, name, None, i), param) for i, (v, name, param) in enumerate(olds)]
+    shardings = {id(a.value): a.sharding for a in kept_args}
+    args = [Argument(Value(v.type, name, None, i), param, shardings.get(id(v)))
+            for i, (v, name, param) in enumerate(olds)]
     main = new_function(fn, args)
     env = {id(v): a.value for (v, _, _), a in zip(olds, args, strict=True)}
     copy_ops(main, [op for op in fn.ops if id(op) not in hoistable or grows(op)], env, fn.results)
@@ -100,6 +102,9 @@ def fold_params(program: Program, entry: str = "main") -> tuple[Program, ParamTr
     targs = fresh_args([a for a in fn.args if a.param in inputs])
     transform = new_function(fn, targs)
     transform.name, transform.result_types = "main", [v.type for v in boundary]
+    transform.result_shardings = []   # the transform runs once, on one device
+    for a in targs:
+        a.sharding = None
     env = {id(fn.params[a.param].value): a.value for a in targs}
     copy_ops(transform, [op for op in fn.ops if all(id(v) in static for v in op.operands)], env, boundary)
 

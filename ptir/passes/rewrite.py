@@ -119,13 +119,14 @@ class Rewriter:
 
 
 def fresh_args(args: list[Argument]) -> list[Argument]:
-    """New argument values with the same names, types and params."""
-    return [Argument(Value(a.value.type, a.value.name, None, i), a.param) for i, a in enumerate(args)]
+    """New argument values with the same names, types, params and shardings."""
+    return [Argument(Value(a.value.type, a.value.name, None, i), a.param, a.sharding) for i, a in enumerate(args)]
 
 
 def new_function(fn: Function, args: list[Argument]) -> Function:
-    """An empty function like `fn` (name, result types, places) taking `args`."""
-    return Function(fn.name, args, list(fn.result_types), loc=fn.loc, return_loc=fn.return_loc)
+    """An empty function like `fn` (name, result types and shardings, places) taking `args`."""
+    return Function(fn.name, args, list(fn.result_types), loc=fn.loc, return_loc=fn.return_loc,
+                    result_shardings=list(fn.result_shardings))
 
 
 def rewrite_function(fn: Function, pattern: Pattern = keep, drop: bool = True) -> Function:

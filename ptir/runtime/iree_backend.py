@@ -232,11 +232,12 @@ class IreeBackend(Backend):
     name = "llvm-cpu"
 
     def lowering(self, fn: Function, options: CompileOptions) -> dict:
-        """Weights as IREE named parameters (or constants with embed_params), and the
-        entry's signature in IREE's reflection so the .vmfb runs without the source."""
+        """Weights as IREE named parameters (or constants with embed_params), the
+        entry's signature in IREE's reflection so the .vmfb runs without the source, and
+        no shardings (IREE reads no `sdy`; one device, same numbers)."""
         sig = signature(fn, with_params=not options.embed_params)
         return {"params_mode": "constants" if options.embed_params else "globals",
-                "reflection": {"ptir.signature": json.dumps(sig)}}
+                "reflection": {"ptir.signature": json.dumps(sig)}, "shardings": "drop"}
 
     def compile(self, module: LoweredModule, options: CompileOptions, emit: Emit = no_emit) -> IreeExecutable:
         """The .vmfb of `module`, loaded with the weights of `options.params` when given

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import warnings
+
 from ..dialect.interpreter import run_function
 from ..dialect.program import Program
+from ..dialect.sharding import is_sharded
 from ..dialect.signature import check_params, interleave
 from .backend import Backend, CompileOptions, Emit, Executable, no_emit
 
@@ -26,6 +29,10 @@ class RefBackend(Backend):
     lowers = False
 
     def compile(self, module: Program, options: CompileOptions, emit: Emit = no_emit) -> RefExecutable:
-        """The entry of `module` bound to its weights (RunError for a missing or mis-shaped one)."""
+        """The entry of `module` bound to its weights (RunError for a missing or mis-shaped one).
+        Shardings are ignored, with a warning: the reference runs on one device."""
         fn = module.entry(options.entry)
+        if is_sharded(module, fn):
+            warnings.warn(f"ptir: the shardings of @{fn.name} are ignored on this target (it runs on one device)",
+                          stacklevel=2)
         return RefExecutable(fn, check_params(fn, options.params))

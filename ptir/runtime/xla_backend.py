@@ -24,24 +24,77 @@ def _client():
     return backend, backend.devices()[0]
 
 
-class XlaExecutable(Executable):
-    """A loaded XLA executable; its weights stay on the device between calls."""
+def _placements(module: LoweredModule) -> tuple[list, list, list | None]:
+    """The devices the module runs on, where each argument of @main goes (the one device,
+    or with a mesh a jax NamedSharding over the first `mesh.size` CPU devices), and with a
+    mesh the sharding of each result."""
+    import jax
+    from jax.sharding import NamedSharding, PartitionSpec
 
-    def __init__(self, fn, loaded, weights):
+    backend, device = _client()
+    mesh = module.mesh
+    if mesh is None:
+        return [device], [device] * len(module.input_args), None
+    devices = backend.devices()
+    if len(devices) < mesh.size:
+        raise CompileError(f"the mesh {mesh.to_attr()} needs {mesh.size} devices but XLA has {len(devices)} "
+                           f"(set XLA_FLAGS=--xla_force_host_platform_device_count={mesh.size} before JAX starts)")
+    jmesh = jax.sharding.Mesh(np.array(devices[:mesh.size]).reshape(mesh.shape), mesh.names)
+
+    def spec(s, rank):
+        dims = s if s is not None else ((),) * rank
+        return PartitionSpec(*(None if not d else d[0] if len(d) == 1 else tuple(d) for d in dims))
+
+    fn = module.function
+    results = list(fn.result_shardings) or [None] * len(fn.result_types)
+    return (list(jmesh.devices.flat),
+            [NamedSharding(jmesh, spec(a.sharding, a.value.type.rank)) for a in module.input_args],
+            [NamedSharding(jmesh, spec(r, t.rank)) for r, t in zip(results, fn.result_types, strict=True)])
+
+
+def _spmd_options(module: LoweredModule, devices: list):
+    """XLA's compile options: SPMD partitioning over the mesh (Shardy), as jax builds them
+    (jax/_src/compiler.py get_compile_options), or the defaults for one device."""
+    from jaxlib import xla_client as xc
+
+    options = xc.CompileOptions()
+    if module.mesh is None:
+        return options
+    options.num_replicas, options.num_partitions = 1, module.mesh.size
+    build = options.executable_build_options
+    build.use_spmd_partitioning = True
+    build.use_shardy_partitioner = True
+    options.device_assignment = xc.DeviceAssignment.create(np.array([[d.id for d in devices]]))
+    return options
+
+
+class XlaExecutable(Executable):
+    """A loaded XLA executable; its weights stay on the device between calls.  With a
+    mesh, every argument is placed by its sharding and results come back as global
+    jax arrays (to_host gathers them)."""
+
+    def __init__(self, fn, loaded, weights, placements, result_placements=None):
         super().__init__(fn)
         self.loaded = loaded
         self.weights = weights   # device arrays, in param order; None when unbound
+        self.placements = placements                 # per argument of @main: a device or a jax Sharding
+        self.result_placements = result_placements   # per result, with a mesh: its jax Sharding
 
     def run_device(self, values):
         import jax
 
         if self.weights is None:
             check_params(self.fn, {})   # raises, naming the first missing weight
-        _, device = _client()
-        args = interleave(self.fn, [v if self.on_device(v) else jax.device_put(v, device) for v in values],
+        placements = [p for a, p in zip(self.fn.args, self.placements, strict=True) if a.param is None]
+        args = interleave(self.fn, [_place(v, p, self.on_device(v)) for v, p in zip(values, placements,
+                                                                                     strict=True)],
                           self.weights or [])
         try:
-            return list(self.loaded.execute(args))
+            if self.result_placements is None:
+                return list(self.loaded.execute(args))
+            shards = self.loaded.execute_sharded(args).disassemble_into_single_device_arrays()
+            return [jax.make_array_from_single_device_arrays(t.shape, p, list(pieces))
+                    for t, p, pieces in zip(self.result_types, self.result_placements, shards, strict=True)]
         except Exception as e:   # jax.errors.JaxRuntimeError and friends
             raise RunError(f"XLA failed to run @{self.fn.name}: {e}") from None
 
@@ -71,16 +124,29 @@ class XlaBackend(Backend):
 
         fn = module.function
         backend, device = _client()
+        devices, placements, result_placements = _placements(module)
         timer = Timer()
         try:
-            loaded = backend.compile_and_load(module.text, xc.DeviceList((device,)), xc.CompileOptions())
+            loaded = backend.compile_and_load(module.text, xc.DeviceList(tuple(devices)),
+                                              _spmd_options(module, devices))
         except Exception as e:
             raise CompileError(f"XLA failed to compile the module: {str(e).strip()[:1500]}") from None
         emit(StageEvent("xla.compile", seconds=timer.seconds, start=timer.start))
-        exe = XlaExecutable(fn, loaded, None)
+        exe = XlaExecutable(fn, loaded, None, placements, result_placements)
         emit(StageEvent("xla.hlo", exe.optimized_hlo(), ".txt"))
         if fn.params and options.params:
-            exe.weights = [jax.device_put(w, device) for w in bind_params(fn, options.params).values()]
+            where = {a.param: p for a, p in zip(fn.args, placements, strict=True) if a.param is not None}
+            exe.weights = [jax.device_put(w, where[k]) for k, w in bind_params(fn, options.params).items()]
         elif not fn.params:
             exe.weights = []
         return exe
+
+
+def _place(value, placement, on_device: bool):
+    """`value` on its device or sharded over the mesh (a device array is moved only when
+    it is placed otherwise)."""
+    import jax
+
+    if on_device and (not hasattr(placement, "mesh") or value.sharding == placement):
+        return value
+    return jax.device_put(value, placement)

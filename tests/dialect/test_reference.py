@@ -601,6 +601,18 @@ def test_dynamic_slice_and_update_clamp(start, sdtype):
     exact(run_op("dynamic_update_slice", x, x, s), x)
 
 
+def test_sharding_constraint_is_identity():
+    text = """module @m attributes {ptir.mesh = [["x", 2]]} {
+  func @main(%x: tensor<4x3xf32>) -> tensor<4x3xf32> {
+    %0 = ptir.sharding_constraint %x {sharding = [["x"], []]} : tensor<4x3xf32>
+    return %0
+  }
+}"""
+    x = np.arange(12, dtype=np.float32).reshape(4, 3)
+    with pytest.warns(UserWarning, match="ignored"):
+        exact(ptir.compile(ptir.parse(text), "ref")(x), x)
+
+
 # --- every op is covered -------------------------------------------------------------------------
 
 def test_every_op_has_a_reference_test():

@@ -108,9 +108,22 @@ def test_every_registered_op_has_a_roundtrip_case():
     for case in OP_CASES:
         prog = ptir.parse(_case_text(case))
         covered.update(op.name for f in prog.functions.values() for op in f.ops)
+    covered |= {op.name for f in assert_roundtrip(SHARDED).functions.values() for op in f.ops}
     covered |= {op.name for op in checked_ops()}
     missing = sorted(set(OPS) - covered)
     assert not missing, f"ops without a round-trip case: {missing}"
+
+
+# A constraint needs the module's mesh (more in tests/sharding).
+SHARDED = ('module attributes {ptir.version = 1, ptir.mesh = [["x", 2], ["y", 1]]} {\n'
+           + func('(%x: tensor<4x6xf32> {ptir.sharding = [["x", "y"], []]}) -> (tensor<4x6xf32> '
+                  '{ptir.sharding = [[], []]}, tensor<4x6xf32>)',
+                  '%0 = ptir.sharding_constraint %x {sharding = [[], ["x"]]} : tensor<4x6xf32>', "return %0, %x")
+           + "\n}\n")
+
+
+def test_sharded_roundtrip():
+    assert_roundtrip(SHARDED)
 
 
 # --- attributes ------------------------------------------------------------------------------------

@@ -39,6 +39,9 @@ I4 = "%i: tensor<4xi32>"
 
 # (arguments, the op, the message of its type rule).  The op is on line 2 at column 3.
 TYPE_RULE_CASES = [
+    # --- sharding_constraint (its fit to the mesh: tests/sharding) ---
+    (F4, '%0 = ptir.sharding_constraint %x {sharding = [["x"], []]} : tensor<4xf32>',
+     "sharding has 2 entries but the operand tensor<4xf32> has rank 1"),
     # --- generic checks every op goes through (registry.infer) ---
     (F4, "%0 = ptir.add %x : tensor<4xf32>", "expects 2 operands, got 1"),
     (F4, "%0 = ptir.exp %x, %x : tensor<4xf32>", "expects 1 operand, got 2"),
@@ -534,7 +537,7 @@ SYNTAX_CASES = [
     ("func @main(%x: memref<4xf32>) -> tensor<4xf32> {\n  return %x\n}\n", 1, 16,
      "expected a type like 'tensor<4xf32>', found 'memref<4xf32>)'"),
     ('func @main(%x: tensor<4xf32> {ptir.bad = "w"}) -> tensor<4xf32> {\n  return %x\n}\n', 1, 31,
-     "unknown argument attribute 'ptir.bad' (only ptir.param is allowed)"),
+     "unknown argument attribute 'ptir.bad' (known: ptir.param, ptir.sharding)"),
     ("func @main(%x: tensor<4xf32> {ptir.param = 3}) -> tensor<4xf32> {\n  return %x\n}\n", 1, 31,
      "ptir.param must be a non-empty string naming the weight"),
     ('func @main(%x: tensor<4xf32> {ptir.param = ""}) -> tensor<4xf32> {\n  return %x\n}\n', 1, 31,

@@ -294,3 +294,8 @@ for _start, _dtype in (([1, 2], "i32"), ([3, -4], "i64"), ([9, 9], "i32")):
         lambda b, x, s: b.op("dynamic_slice", x, s, out=tensor((3, 2), "f32")))
     add(f"{_dtype}-{'_'.join(map(str, _start))}", "dynamic_update_slice", [ints((5, 6)), ints((2, 4)), _s],
         lambda b, x, u, s: b.op("dynamic_update_slice", x, u, s))
+
+# A one-device mesh: XLA partitions it (sdy), IREE drops it with a warning; the value passes through.
+add("mesh1", "sharding_constraint", [floats((4, 6))], lambda b, x: b.op("add", b.op(
+    "sharding_constraint", x, sharding=[["x"], []]), x))
+CASES[-1].program.attributes["ptir.mesh"] = [["x", 1]]

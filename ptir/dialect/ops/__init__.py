@@ -1,3 +1,3 @@
 """The core op set of PTIR.md; importing this package registers every op."""
 
-from . import elementwise, indexing, linalg, reduction, shape  # noqa: F401
+from . import elementwise, indexing, linalg, reduction, shape, sharding  # noqa: F401
