@@ -8,6 +8,7 @@ import math
 import numpy as np
 
 from ..dialect import dtypes as dt
+from ..errors import TypeRuleError
 from .core import as_tensor, broadcast_shapes, broadcast_to, cast, constant, iota, reduce, reshape
 from .elementwise import cos, sin, where
 from .normalization import softmax
@@ -26,25 +27,36 @@ def _repeat_heads(t: Tensor, groups: int) -> Tensor:
     return reshape(t, (*lead, h * groups, s, e))
 
 
-def _check_qkv(q: Tensor, k: Tensor, v: Tensor, enable_gqa: bool, op: str) -> tuple[Tensor, Tensor]:
-    """Validate shapes and dtypes; give k and v with their heads repeated to match q (GQA/MQA)."""
-    if q.ndim < 2 or k.ndim != q.ndim or v.ndim != q.ndim:
-        fail(op, f"query, key and value must have the same rank >= 2, got shapes {q.shape}, {k.shape}, {v.shape}")
+def _check_qkv(q: Tensor, k: Tensor, v: Tensor, enable_gqa: bool, op: str) -> tuple[Tensor, Tensor, Tensor]:
+    """Validate shapes and dtypes; give q, k and v with one batch shape: with enable_gqa,
+    k's and v's heads (dim -3) repeated to match q's (GQA/MQA), then the dims before the
+    last two broadcast together, as torch's matmuls do (a 3-D query against 4-D keys)."""
+    if min(q.ndim, k.ndim, v.ndim) < 2:
+        fail(op, f"query, key and value must have rank >= 2, got shapes {q.shape}, {k.shape}, {v.shape}")
     if not q.dtype.is_float or k.dtype != q.dtype or v.dtype != q.dtype:
         fail(op, f"query, key and value must share a float dtype, got {q.dtype}, {k.dtype}, {v.dtype}")
     if k.shape[-1] != q.shape[-1]:
         fail(op, f"query embedding dim {q.shape[-1]} does not match key embedding dim {k.shape[-1]}")
-    if k.shape[:-1] != v.shape[:-1]:
-        fail(op, f"key shape {k.shape} and value shape {v.shape} differ before the last dim")
-    if q.ndim >= 3 and q.shape[-3] != k.shape[-3]:
-        hq, hk = q.shape[-3], k.shape[-3]
-        if not enable_gqa or hq % hk:
-            fail(op, f"query heads {hq} do not match key/value heads {hk}"
-                     + (" (a multiple needs enable_gqa=True)" if not enable_gqa else ""))
-        k, v = _repeat_heads(k, hq // hk), _repeat_heads(v, hq // hk)
-    if k.shape[:-2] != q.shape[:-2]:
-        fail(op, f"query batch dims {q.shape[:-2]} do not match key batch dims {k.shape[:-2]}")
-    return k, v
+    if k.shape[-2] != v.shape[-2]:
+        fail(op, f"key length {k.shape[-2]} does not match value length {v.shape[-2]}")
+    hq = q.shape[-3] if q.ndim >= 3 else None
+    if enable_gqa and hq is not None and k.ndim >= 3 and v.ndim >= 3:
+        for name, t in (("key", k), ("value", v)):
+            if hq % t.shape[-3]:
+                fail(op, f"query heads {hq} are not a multiple of {name} heads {t.shape[-3]}")
+        k, v = _repeat_heads(k, hq // k.shape[-3]), _repeat_heads(v, hq // v.shape[-3])
+    heads = {t.shape[-3] for t in (q, k, v) if t.ndim >= 3} - {1}
+    if len(heads) > 1:
+        hk = k.shape[-3] if k.ndim >= 3 else v.shape[-3]
+        hint = " (a multiple needs enable_gqa=True)" if not enable_gqa and hq and hq % hk == 0 else ""
+        fail(op, f"query heads {hq} do not match key/value heads {hk}{hint}")
+    try:
+        batch = broadcast_shapes(q.shape[:-2], k.shape[:-2], v.shape[:-2], op=op)
+    except TypeRuleError:
+        fail(op, f"query batch dims {q.shape[:-2]} do not broadcast with key batch dims {k.shape[:-2]} and value "
+                 f"batch dims {v.shape[:-2]}")
+    return tuple(broadcast_to(reshape(t, (1,) * (len(batch) + 2 - t.ndim) + t.shape), batch + t.shape[-2:])
+                 for t in (q, k, v))
 
 
 def _causal_mask(q_len: int, kv_len: int, offset, tracer) -> Tensor:
@@ -64,9 +76,13 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p: f
     key the mask hides (all False, or all -inf) gets an output row of 0, not the NaN of
     0/0, as torch gives (its _safe_softmax; docs/semantics.md).
 
-    query, key, value share one float dtype, kept; value (..., S, Ev) gives (..., L, Ev).
-    TypeRuleError for mismatched ranks, dims, heads or dtypes, a mask that does not
-    broadcast to (..., L, S), both attn_mask and is_causal, or dropout_p != 0."""
+    The dims before the last two broadcast together, as in torch's matmuls: a query of
+    rank 3 against keys of rank 4, one kv head for many query heads.  query, key, value
+    share one float dtype, kept (f16 and bf16 are computed in f32, as torch does); value
+    (..., S, Ev) gives (..., L, Ev), ... the broadcast batch dims.  TypeRuleError for ranks
+    below 2, batch dims that do not broadcast, query heads not a multiple of the kv heads
+    with enable_gqa, mismatched dims or dtypes, a mask that does not broadcast to (..., L,
+    S), both attn_mask and is_causal, or dropout_p != 0."""
     return _attend(query, key, value, attn_mask, dropout_p, is_causal, scale, enable_gqa, masked_rows=True)
 
 
@@ -79,7 +95,10 @@ def _attend(query, key, value, attn_mask, dropout_p, is_causal, scale, enable_gq
         fail(op, "dropout_p must be 0 (inference only)")
     if is_causal and attn_mask is not None:
         fail(op, "give either attn_mask or is_causal, not both")
-    k, v = _check_qkv(q, k, v, enable_gqa, op)
+    q, k, v = _check_qkv(q, k, v, enable_gqa, op)
+    dtype = q.dtype
+    if dtype in (dt.f16, dt.bf16):   # computed in f32 and rounded once, as torch's math kernel does
+        q, k, v = (cast(t, dt.f32) for t in (q, k, v))
     r = q.ndim
     batch = list(range(r - 2))
     scores = q.tracer.op("dot_general", q, k, batch_lhs=batch, batch_rhs=batch, contract_lhs=[r - 1],
@@ -94,17 +113,17 @@ def _attend(query, key, value, attn_mask, dropout_p, is_causal, scale, enable_gq
             fail(op, f"attn_mask shape {mask.shape} does not broadcast to the scores' shape {scores.shape}")
         if mask.dtype.is_bool:
             scores = where(mask, scores, -math.inf)
-        elif mask.dtype == scores.dtype:
-            scores = scores + mask
+        elif mask.dtype == dtype:
+            scores = scores + cast(mask, scores.dtype)
         else:
-            fail(op, f"attn_mask dtype {mask.dtype} is neither i1 nor the query dtype {q.dtype}")
+            fail(op, f"attn_mask dtype {mask.dtype} is neither i1 nor the query dtype {dtype}")
         if masked_rows:
             sees = reduce(mask if mask.dtype.is_bool else mask != -math.inf, "max", -1, keepdims=True, op=op)
     out = q.tracer.op("dot_general", softmax(scores, -1), v, batch_lhs=batch, batch_rhs=batch,
                       contract_lhs=[r - 1], contract_rhs=[r - 2])
     # Selected after the product, the softmax left as it is: IREE 3.13 (data tiling) miscompiled
     # a batch matmul whose weights came from anything but the plain softmax pattern.
-    return out if sees is None else where(sees, out, 0.0)
+    return cast(out if sees is None else where(sees, out, 0.0), dtype)
 
 
 def _position(pos, tracer) -> Tensor:

@@ -155,6 +155,17 @@ def reshape(x: Tensor, shape, op: str = "reshape") -> Tensor:
     return x if tuple(shape) == x.shape else x.tracer.op("reshape", x, out=x.type.with_shape(shape))
 
 
+def scalar_dim(x: Tensor, dim, op: str) -> tuple[Tensor, int, bool]:
+    """A rank-0 input as shape (1,) and `dim` as 0, as torch lets a scalar's dim be 0 or
+    -1; other inputs as they are.  Returns (x, dim, whether it was a scalar); TypeRuleError
+    naming `op` for another dim of a scalar."""
+    if x.ndim:
+        return x, dim, False
+    if dim not in (0, -1):
+        fail(op, f"argument 'dim': axis {dim} is out of range for rank 0")
+    return reshape(x, (1,)), 0, True
+
+
 def transpose(x: Tensor, perm) -> Tensor:
     """x with its dims permuted: result dim i is x's dim perm[i] (negative dims count from the
     end); TypeRuleError from ptir.transpose if perm is not a permutation."""

@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from ..dialect import dtypes as dt
-from .core import as_tensor, cast, mean, reduce, reshape
+from .core import as_tensor, cast, mean, reduce, reshape, scalar_dim
 from .elementwise import exp, log, maximum, rsqrt
 from .tensor import Tensor
 from .tracer import fail
@@ -21,32 +21,41 @@ def _float_input(input, op: str, dtype=None) -> Tensor:
     return x
 
 
-def _shifted(input, dim, dtype, op: str) -> tuple[Tensor, int]:
-    """x - max(x) along dim: the numerically stable start of (log_)softmax."""
+def _shifted(input, dim, dtype, op: str) -> tuple[Tensor, int, bool, dt.DType]:
+    """x - max(x) along dim: the numerically stable start of (log_)softmax, and the
+    result's dtype.  f16 and bf16 are computed in f32 and rounded once, as torch does (and
+    IREE 3.13 failed to link an f16 max: "undefined symbol: fmaxf"); a scalar input comes
+    as shape (1,) (and True)."""
     if dim is None:
         fail(op, "dim must be given")
-    x = _float_input(input, op, dtype)
-    return x - reduce(x, "max", dim, keepdims=True, op=op), dim
+    x, dim, scalar = scalar_dim(_float_input(input, op, dtype), dim, op)
+    out = x.dtype
+    x = cast(x, dt.f32) if out in (dt.f16, dt.bf16) else x
+    return x - reduce(x, "max", dim, keepdims=True, op=op), dim, scalar, out
 
 
 def softmax(input, dim=None, dtype=None) -> Tensor:
     """exp(x - max) / sum(exp(x - max)) along `dim`, as torch.nn.functional.softmax (the max
     subtracted for stability).
 
-    input: any shape, a float dtype (or cast to `dtype` first), kept in the result.
+    input: any shape, a float dtype (or cast to `dtype` first), kept in the result (f16
+    and bf16 computed in f32); a rank-0 input takes dim 0 or -1 (its softmax is 1, NaN
+    for NaN or an infinity).
     TypeRuleError if dim is None (no implicit dim), out of range (ptir.reduce's rule), or
     the input is not float."""
-    s, axis = _shifted(input, dim, dtype, "softmax")
+    s, axis, scalar, out = _shifted(input, dim, dtype, "softmax")
     e = exp(s)
-    return e / e.sum(axis, keepdims=True)
+    y = cast(e / e.sum(axis, keepdims=True), out)
+    return reshape(y, ()) if scalar else y
 
 
 def log_softmax(input, dim=None, dtype=None) -> Tensor:
     """(x - max) - log(sum(exp(x - max))) along `dim`, as torch.nn.functional.log_softmax.
 
-    Shapes, dtypes and errors as `softmax`."""
-    s, axis = _shifted(input, dim, dtype, "log_softmax")
-    return s - log(exp(s).sum(axis, keepdims=True))
+    Shapes, dtypes and errors as `softmax` (a scalar's log_softmax is 0)."""
+    s, axis, scalar, out = _shifted(input, dim, dtype, "log_softmax")
+    y = cast(s - log(exp(s).sum(axis, keepdims=True)), out)
+    return reshape(y, ()) if scalar else y
 
 
 def _affine_operand(t, shape, name: str, x: Tensor, op: str) -> Tensor | None:
@@ -115,12 +124,15 @@ def rms_norm(input, normalized_shape, weight=None, eps: float | None = None) -> 
     """x / sqrt(mean(x^2) + eps) * weight over the trailing `normalized_shape` dims (Zhang &
     Sennrich 2019), as torch.nn.functional.rms_norm; eps defaults to the dtype's machine epsilon.
 
-    Shapes, dtypes and errors as `layer_norm` (no bias)."""
+    f16 and bf16 inputs are normalised in f32 and rounded before the weight multiplies, as
+    torch does (x^2 of an f16 above 256 would overflow).  Shapes, dtypes and errors as
+    `layer_norm` (no bias)."""
     x = _float_input(input, "rms_norm")
     shape, axes = _normalized_axes(x, normalized_shape, "rms_norm")
     w = _affine_operand(weight, shape, "weight", x, "rms_norm")
     eps = float(np.finfo(x.dtype.np_dtype).eps) if eps is None else eps
-    y = x * rsqrt(mean(x * x, axes, keepdims=True) + eps)
+    wide = cast(x, dt.f32 if x.dtype in (dt.f16, dt.bf16) else x.dtype)
+    y = cast(wide * rsqrt(mean(wide * wide, axes, keepdims=True) + eps), x.dtype)
     return y if w is None else y * w
 
 

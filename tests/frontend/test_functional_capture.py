@@ -81,7 +81,11 @@ def test_capture(name, fn, specs, want):
 def test_capture_attributes():
     conv = only(captured(lambda x, w: F.conv2d(x, w, stride=2, padding=(1, 2), dilation=1, groups=2),
                          S((1, 4, 8, 8)), S((6, 2, 3, 3))), "conv")
-    assert conv.attrs["strides"] == (2, 2) and conv.attrs["padding"] == ((1, 1), (2, 2)) and conv.attrs["groups"] == 2
+    assert conv.attrs["strides"] == (2, 2) and conv.attrs["groups"] == 2
+    # the high padding ends the last window at the padded input's end (IREE 3.13 failed otherwise)
+    assert conv.attrs["padding"] == ((1, 0), (2, 1))
+    short = captured(lambda x, w: F.conv2d(x, w, stride=2), S((1, 2, 6, 6)), S((4, 2, 3, 3)))  # reads rows 0-4
+    assert ops(short) == ["slice", "conv"] and only(short, "slice").attrs["limit"] == (1, 2, 5, 5)
     same = only(captured(lambda x, w: F.conv2d(x, w, padding="same"), S((1, 1, 5, 5)), S((1, 1, 4, 4))), "conv")
     assert same.attrs["padding"] == ((1, 2), (1, 2))    # the odd element goes last, as in torch
     nhwc = only(captured(lambda x, w: F.conv2d(x, w, layout="nhwc"), S((1, 5, 5, 3)), S((3, 3, 3, 8))), "conv")
@@ -149,16 +153,24 @@ ERRORS = [
     (lambda x, w: F.conv2d(x, w), [S((3, 5)), S((4, 3, 3, 3))], "conv2d: input must be 4-D"),
     (lambda x, w: F.conv2d(x, w, layout="hwcn"), [S((1, 3, 5, 5)), S((4, 3, 3, 3))], "conv2d: layout must be"),
     (lambda x: F.max_pool2d(x, 2, padding=2), [S((1, 1, 4, 4))], "max_pool2d: padding 2 should be at most half"),
-    (lambda x: F.max_pool2d(x, 2, dilation=2), [S((1, 1, 4, 4))], "max_pool2d: dilation other than 1"),
+    (lambda x: F.max_pool2d(x, 3, dilation=2), [S((1, 1, 4, 4))],
+     "max_pool2d: dilated kernel extent 5 is larger than the padded input 4"),
+    (lambda x: F.max_pool2d(x, 2, dilation=0), [S((1, 1, 4, 4))], "max_pool2d: kernel_size .* must be positive"),
+    (lambda x: F.avg_pool2d(x, (2, 2, 2)), [S((1, 1, 4, 4))],
+     r"avg_pool2d: kernel_size must be an int or a tuple of one or two ints, got \(2, 2, 2\)"),
     (lambda x: F.avg_pool2d(x, 5), [S((1, 1, 4, 4))], "avg_pool2d: kernel size 5 is larger than the padded input 4"),
-    (lambda x: F.adaptive_avg_pool2d(x, 3), [S((1, 1, 4, 4))],
-     "adaptive_avg_pool2d: input size 4 is not divisible by output size 3"),
+    (lambda x: F.adaptive_avg_pool2d(x, (3, 0)), [S((1, 1, 4, 4))],
+     r"adaptive_avg_pool2d: output_size \(3, 0\) must be positive"),
     (lambda q, k, v: F.scaled_dot_product_attention(q, k, v), [S((1, 2, 3, 8)), S((1, 2, 3, 4)), S((1, 2, 3, 4))],
      "scaled_dot_product_attention: query embedding dim 8 does not match key embedding dim 4"),
     (lambda q, k, v: F.scaled_dot_product_attention(q, k, v), [S((1, 4, 3, 8)), S((1, 2, 3, 8)), S((1, 2, 3, 8))],
-     "scaled_dot_product_attention: query heads 4 do not match key/value heads 2 \\(a multiple needs enable_gqa"),
+     r"scaled_dot_product_attention: query heads 4 do not match key/value heads 2 \(a multiple needs enable_gqa"),
     (lambda q, k, v: F.scaled_dot_product_attention(q, k, v, enable_gqa=True),
-     [S((1, 3, 3, 8)), S((1, 2, 3, 8)), S((1, 2, 3, 8))], "query heads 3 do not match key/value heads 2"),
+     [S((1, 3, 3, 8)), S((1, 2, 3, 8)), S((1, 2, 3, 8))], "query heads 3 are not a multiple of key heads 2"),
+    (lambda q, k, v: F.scaled_dot_product_attention(q, k, v), [S((2, 1, 3, 8)), S((3, 1, 5, 8)), S((3, 1, 5, 8))],
+     r"query batch dims \(2, 1\) do not broadcast with key batch dims \(3, 1\)"),
+    (lambda q, k, v: F.scaled_dot_product_attention(q, k, v), [S((8,)), S((5, 8)), S((5, 8))],
+     "query, key and value must have rank >= 2"),
     (lambda q, k, v, m: F.scaled_dot_product_attention(q, k, v, m), [S((2, 3, 8)), S((2, 5, 8)), S((2, 5, 8)),
                                                                       S((3, 4), "i1")],
      "scaled_dot_product_attention: cannot broadcast shapes"),
@@ -175,7 +187,20 @@ ERRORS = [
      "rotary_embedding: rotary dim 6 must be even and at most the feature dim 4"),
     (lambda x: F.dropout(x, 0.5, training=True), [S((3,))], "dropout: training mode is not supported"),
     (lambda x: F.pad(x, (1, 2, 3)), [S((3, 4))], "pad: pad must hold pairs"),
-    (lambda x: F.pad(x, (1, 1), mode="reflect"), [S((3, 4))], 'pad: only mode "constant"'),
+    (lambda x: F.pad(x, (1, 1), mode="wrap"), [S((3, 4))],
+     "pad: mode must be one of constant, reflect, replicate, circular, not 'wrap'"),
+    (lambda x: F.pad(x, (4, 0), mode="reflect"), [S((3, 4))],
+     r"pad: reflect padding \(4, 0\) must be smaller than dim 1 of size 4"),
+    (lambda x: F.pad(x, (-2, 3), mode="circular"), [S((3, 4))],
+     r"pad: circular padding \(-2, 3\) must be at most the size 2 dim 1 keeps"),
+    (lambda i, w: F.embedding(i, w, max_norm=1.0), [S((3,), "i32"), S((10, 4), "i32")],
+     "embedding: max_norm needs a float weight, not i32"),
+    (lambda x, s: F.narrow(x, 0, s, 1), [S((3, 4)), S((1,), "i32")],
+     "narrow: start must be an int or a rank-0 integer tensor, got tensor<1xi32>"),
+    (lambda x: F.narrow(x, 0, -4, 1), [S((3, 4))], "narrow: start -4 and length 1 exceed dim 0 of size 3"),
+    (lambda x: F.topk(x, 2), [S(())], r"topk: k = 2 is out of range for a rank-0 input \(0 or 1\)"),
+    (lambda x: F.argmax(x, 1), [S(())], "argmax: argument 'dim': axis 1 is out of range for rank 0"),
+    (lambda x: F.softmax(x, 1), [S(())], "softmax: argument 'dim': axis 1 is out of range for rank 0"),
     (lambda x: F.pad(x, (-3, -2)), [S((3, 4))], "pad: padding \\(-3, -2\\) crops dim 1 of size 4 below zero"),
     (lambda a, b: F.cat([a, b], 1), [S((2, 1)), S((3, 1))],
      "cat: operand 1 shape 3x1 differs from 2x1 outside axis 1"),

@@ -353,3 +353,146 @@ def test_layer_norm_of_gpt2_wide_rows_near_the_limit(run, rng):
     x = (randn(rng, 2, 768) * 1e35 + 2e35).astype(np.float32)
     x[1] = randn(rng, 768) * 2 + 1
     close(run(lambda a: F.layer_norm(a, 768), x), TF.layer_norm(t(x).double(), (768,)).float(), 1e-4, 1e-5)
+
+
+# --- torch's argument space: the OpInfo gaps closed (conformance/opinfo.py), on every target
+
+POOL_MORE = [  # input shape, kernel, stride, padding, dilation, ceil_mode, layout
+    ((1, 2, 6, 6), 3, 2, 1, (1, 2), True, "nchw"),
+    ((2, 2, 3, 6), (3, 2), (2, 1), (1, 1), 1, False, "nchw"),
+    ((2, 6, 6), 3, None, 1, 2, False, "nchw"),                  # unbatched, dilated, default stride
+    ((1, 7, 5, 3), (2, 3), 1, (1, 0), (2, 1), True, "nhwc"),
+    ((1, 2, 3, 6), 3, None, 1, 1, False, "nchw"),              # windows stop short of the padded end
+]
+
+
+@EVERY_TARGET
+@pytest.mark.parametrize("indices", [False, True])
+@pytest.mark.parametrize("case", POOL_MORE)
+def test_max_pool2d_dilation_and_indices(case, indices, run, rng):
+    shape, k, s, p, d, ceil, layout = case
+    x = randn(rng, *shape)
+    tx = t(x).permute(0, 3, 1, 2) if layout == "nhwc" else t(x)
+    want = TF.max_pool2d(tx, k, s, p, d, ceil_mode=ceil, return_indices=indices)
+    want = tuple(w.permute(0, 2, 3, 1) for w in want) if indices and layout == "nhwc" else \
+        want.permute(0, 2, 3, 1) if layout == "nhwc" else want
+    got = run(lambda a: F.max_pool2d(a, k, s, p, d, ceil, indices, layout=layout), x)
+    for g, w in zip(got, want, strict=True) if indices else [(got, want)]:
+        close(g, w)
+
+
+@EVERY_TARGET
+def test_max_pool2d_indices_of_nan_and_minus_inf(run):
+    """torch's scan: a window of -inf (the padding never counts) gives its first element
+    inside the input; NaN beats any number, the last NaN wins."""
+    x = np.full((1, 1, 4, 4), -np.inf, np.float32)
+    x[0, 0, 0, 0] = x[0, 0, 0, 1] = np.nan
+    x[0, 0, 3, 3] = 5.0
+    got = run(lambda a: F.max_pool2d(a, 3, 2, 1, return_indices=True), x)
+    want = TF.max_pool2d(t(x), 3, 2, 1, return_indices=True)
+    assert want[1].tolist() == [[[[1, 1], [4, 15]]]], "torch's rule changed"
+    close(got[0], want[0])
+    close(got[1], want[1])
+
+
+@EVERY_TARGET
+@pytest.mark.parametrize("shape,out,layout", [((1, 2, 8, 8), (5, 7), "nchw"), ((2, 3, 4, 3), (5, None), "nchw"),
+                                               ((3, 7, 5), 3, "nchw"), ((1, 6, 5, 2), (4, 3), "nhwc")])
+def test_adaptive_avg_pool2d_uneven_windows(shape, out, layout, run, rng):
+    x = randn(rng, *shape)
+    if layout == "nhwc":
+        want = TF.adaptive_avg_pool2d(t(x).permute(0, 3, 1, 2), out).permute(0, 2, 3, 1)
+    else:
+        want = TF.adaptive_avg_pool2d(t(x), out)
+    close(run(lambda a: F.adaptive_avg_pool2d(a, out, layout=layout), x), want, 1e-5, 1e-6)
+
+
+@EVERY_TARGET
+def test_avg_pool2d_one_tuples_and_empty_stride(run, rng):
+    x, y = randn(rng, 2, 3, 9, 9), randn(rng, 1, 1, 4, 4)
+    got = run(lambda a: F.avg_pool2d(a, (3, 3), (1, 1), (1,), True, False, 2), x)
+    close(got, TF.avg_pool2d(t(x), (3, 3), (1, 1), (1,), True, False, 2))
+    got = run(lambda a: F.avg_pool2d(a, (2,), (), (0,), False, True, -2), y)
+    close(got, TF.avg_pool2d(t(y), (2,), (), (0,), False, True, -2))
+
+
+@EVERY_TARGET
+def test_rank0_inputs(run):
+    x = np.array(-1.5, np.float32)
+    got = run(lambda a: (F.softmax(a, 0), F.log_softmax(a, -1), F.argmax(a), F.argmax(a, 0, True),
+                         *F.topk(a, 1), *F.topk(a, 0, -1, largest=False)), x)
+    tx = torch.tensor(x)      # t() would make it 1-D (np.ascontiguousarray)
+    want = (TF.softmax(tx, 0), TF.log_softmax(tx, -1), torch.argmax(tx), torch.argmax(tx, 0, True),
+            *torch.topk(tx, 1), *torch.topk(tx, 0, -1, largest=False))
+    for g, w in zip(got, want, strict=True):
+        close(g, w)
+
+
+@EVERY_TARGET
+@pytest.mark.parametrize("qs,ks,kw", [
+    ((4, 3, 8), (4, 4, 6, 8), {}),                                # a 3-D query against 4-D keys
+    ((4, 3, 8), (4, 4, 6, 8), {"is_causal": True, "enable_gqa": True}),
+    ((2, 4, 3, 8), (2, 1, 6, 8), {}),                             # one kv head, broadcast without enable_gqa
+    ((2, 4, 3, 8), (1, 2, 6, 8), {"enable_gqa": True}),           # grouped heads and a broadcast batch
+    ((3, 8), (2, 2, 5, 8), {"mask": (3, 5)}),
+])
+def test_sdpa_broadcast_batch_dims(qs, ks, kw, run, rng):
+    kw = dict(kw)
+    q, k, v = randn(rng, *qs), randn(rng, *ks), randn(rng, *ks[:-1], 6)
+    arrays = [q, k, v] + ([randn(rng, *kw.pop("mask"))] if "mask" in kw else [])
+    got = run(lambda *a: F.scaled_dot_product_attention(*a, **kw), *arrays)
+    close(got, TF.scaled_dot_product_attention(*(t(a) for a in arrays), **kw), 1e-4, 1e-5)
+
+
+@EVERY_TARGET
+@pytest.mark.parametrize("norm_type", [2.0, 1.0, 3.0, float("inf")])
+def test_embedding_max_norm(norm_type, run, rng):
+    w = randn(rng, 6, 4)
+    w[1] *= 0.05                                              # one row under the norm: left as it is
+    idx = np.array([[0, 1, 5], [5, 2, 1]], np.int64)
+    got = run(lambda i, ww: F.embedding(i, ww, max_norm=1.0, norm_type=norm_type), idx, w)
+    want = TF.embedding(t(idx), t(w.copy()), max_norm=1.0, norm_type=norm_type)   # torch renormalises in place
+    close(got, want, 1e-5, 1e-6)
+
+
+@EVERY_TARGET
+def test_cat_skips_legacy_empty_tensors(run, rng):
+    e, x, y = np.zeros(0, np.float32), randn(rng, 5, 5), randn(rng, 2, 5)
+    close(run(lambda a, b, c: F.cat([a, b, c], 0), e, x, y), torch.cat([t(e), t(x), t(y)], 0))
+    close(run(lambda a, b: F.cat([a, b], 1), e, x), torch.cat([t(e), t(x)], 1))
+    close(run(lambda a, b: F.cat([a, b]), e, e), torch.cat([t(e), t(e)]))
+
+
+@EVERY_TARGET
+@pytest.mark.parametrize("start", [2, -3, 0])
+def test_narrow_at_a_tensor_start(start, run, rng):
+    x, s = randn(rng, 5, 6, 5), np.array(start, np.int64)
+    close(run(lambda a, b: F.narrow(a, 1, b, 3), x, s), torch.narrow(t(x), 1, torch.tensor(s), 3))
+    close(run(lambda a: F.narrow(a, -1, start, 2), x), torch.narrow(t(x), -1, start, 2))
+
+
+@EVERY_TARGET
+@pytest.mark.parametrize("pads", [(1, 2, 0, 0), (0, 2, 2, 1), (-1, 1, -2, 1), (2, -1, 1, 0)])
+def test_pad_modes(pads, run, rng):
+    x, modes = randn(rng, 1, 3, 4, 5), ("reflect", "replicate", "circular")
+    got = run(lambda a: tuple(F.pad(a, pads, m) for m in modes), x)
+    for g, m in zip(got, modes, strict=True):
+        close(g, TF.pad(t(x), pads, m))
+
+
+@EVERY_TARGET
+def test_half_precision_computed_in_f32(run, rng):
+    """torch computes rms_norm, attention, softmax and conv2d of f16 in f32 and rounds once:
+    x^2 of 400 overflows f16, and IREE summed an f16 convolution in f16 (errors of 0.04 on
+    values of 2) and failed to link an f16 softmax's max ("undefined symbol: fmaxf")."""
+    x, w = (randn(rng, 2, 8) * 200).astype(np.float16), randn(rng, 8).astype(np.float16)
+    q, k, v = (randn(rng, 2, 3, 8).astype(np.float16) * 3 for _ in range(3))
+    img, kern = (randn(rng, 2, 4, 6, 6) * 5).astype(np.float16), (randn(rng, 8, 1, 3, 3) * 5).astype(np.float16)
+    got = run(lambda a, b, qq, kk, vv, i, ker: (F.rms_norm(a, (8,), b), F.scaled_dot_product_attention(qq, kk, vv),
+                                                F.softmax(qq, -1), F.log_softmax(qq, 0), F.conv2d(i, ker, groups=4)),
+              x, w, q, k, v, img, kern)
+    close(got[0], TF.rms_norm(t(x), (8,), t(w)), 1e-3, 1e-3)
+    close(got[1], TF.scaled_dot_product_attention(t(q), t(k), t(v)), 1e-3, 1e-3)
+    close(got[2], TF.softmax(t(q), -1), 1e-3, 1e-3)
+    close(got[3], TF.log_softmax(t(q), 0), 1e-3, 1e-3)
+    close(got[4], TF.conv2d(t(img), t(kern), groups=4), 2e-3, 2e-3)
