@@ -211,8 +211,18 @@ def _elementwise_math():
         yield fn_case(f"{name}_f32", name, pf, tf, [normal((4, 8)), normal((4, 8))])
 
 
+def _sharding():
+    """A sharding constraint over a one-device mesh: the values pass unchanged on every
+    target (tests/sharding runs real meshes on several virtual devices)."""
+    mesh = F.Mesh(x=1)
+    yield fn_case("shard_f32", "shard", lambda x: F.shard(x, mesh, ("x", None)) * 2.0, lambda x: x * 2.0,
+                  [normal((4, 8))])
+    yield Case("sharding_constraint_f32", "ptir.sharding_constraint",
+               lambda x: F.shard(x, mesh, (None, "x")) + 1.0, lambda x: x + 1.0, [normal((2, 6))])
+
+
 def cases() -> list[Case]:
     out = []
-    for gen in (_activations, _linalg, _normalization, _conv_pool, _attention, _shape, _elementwise_math):
+    for gen in (_activations, _linalg, _normalization, _conv_pool, _attention, _shape, _elementwise_math, _sharding):
         out.extend(gen())
     return out

@@ -149,6 +149,11 @@ class _Run:
 
     def __init__(self, job: CompileJob, observers: tuple[Observer, ...]):
         self.job, self.observers = job, observers
+        self.wants_ir = any(o.wants_ir for o in observers)
+
+    def text(self, program: Program) -> str | None:
+        """The program's text for a stage event, printed only when an observer wants it."""
+        return str(program) if self.wants_ir else None
 
     def emit(self, event: StageEvent) -> None:
         for o in self.observers:
@@ -185,7 +190,7 @@ class _Run:
         if isinstance(params, str | os.PathLike):
             params = load_params(params)
         program = verify(program)
-        self.emit(StageEvent("ptir", str(program), ".ptir", timer.seconds, timer.start))
+        self.emit(StageEvent("ptir", self.text(program), ".ptir", timer.seconds, timer.start))
         return program, params
 
     def optimize(self, program: Program, params, passes, entry: str):
@@ -199,7 +204,7 @@ class _Run:
 
         def on_stage(name: str, p: Program) -> None:
             now = time.perf_counter()
-            self.emit(StageEvent(f"pass.{name}", str(p), ".ptir", now - last[0], last[0]))
+            self.emit(StageEvent(f"pass.{name}", self.text(p), ".ptir", now - last[0], last[0]))
             last[0] = now
 
         program, folded = optimize(program, params, passes, entry=entry, on_stage=on_stage)

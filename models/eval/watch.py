@@ -45,6 +45,7 @@ class DumpEach(Observer):
     """Dumps every compile: the first into `root`, the N-th into `root/compile-N`."""
 
     wants_files = True
+    wants_ir = True
 
     def __init__(self, root: str):
         self.root, self.count, self.current = root, 0, None

@@ -87,9 +87,11 @@ class CompileJob:
 class Observer:
     """Subscribes to compiles: the pipeline calls these hooks, in this order, and
     never lets an observer change what is compiled.  `wants_files`: the target's
-    compiler should write its intermediate stages (IREE's phases) for `stage` events."""
+    compiler should write its intermediate stages (IREE's phases) for `stage` events;
+    `wants_ir`: PTIR stages should carry the program's text (else their content is None)."""
 
     wants_files = False
+    wants_ir = False   # stage events should carry the program's text (printing it costs time)
 
     def compile_started(self, job: CompileJob) -> None:
         """A compile begins."""
@@ -128,6 +130,7 @@ class DumpDir(Observer):
     files are never deleted."""
 
     wants_files = True
+    wants_ir = True
 
     def __init__(self, path: str):
         self.path = path
