@@ -12,11 +12,11 @@ from .dialect import parse as _parse
 from .dialect import verify as _verify
 from .errors import PtirError
 from .functional import Tensor, spec, trace
-from .importers import from_torch
+from .importers import from_onnx, from_torch
 from .pipeline import Compiled, compile, observing
 
 __all__ = ["parse", "verify", "compile", "Program", "Builder", "TensorType", "tensor", "PtirError"]
-__all__ += ["trace", "spec", "Tensor", "Compiled", "observing", "from_torch"]
+__all__ += ["trace", "spec", "Tensor", "Compiled", "observing", "from_torch", "from_onnx"]
 
 
 def parse(text: str, file: str = "<input>", verify: bool = True) -> Program:

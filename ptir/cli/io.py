@@ -60,15 +60,21 @@ def temperature(text: str) -> float:
 
 def load_program(path: str):
     """The verified program in file `path` (`-`: standard input); ParseError/VerifyError
-    with file:line:col otherwise.  A `.pt2` (torch.export.save) is imported: see load_model."""
+    with file:line:col otherwise.  A `.pt2` (torch.export.save) or `.onnx` is imported:
+    see load_model."""
     return load_model(path)[0]
 
 
 def load_model(path: str):
-    """(Program, weights): a `.pt2` saved by torch.export.save imported with its weights
-    (ptir.importers.torch_export), or PTIR text with None for weights."""
+    """(Program, weights): a `.pt2` saved by torch.export.save (ptir.importers.torch_export)
+    or an ONNX model `.onnx` (ptir.importers.onnx) imported with its weights, or PTIR
+    text with None for weights."""
     if path.endswith(".pt2"):
         from ..importers.torch_export import load
 
         return load(path)
+    if path.endswith(".onnx"):
+        from ..importers.onnx import from_onnx
+
+        return from_onnx(path)
     return verify(parse(read_text(path), "<stdin>" if path == "-" else path)), None

@@ -17,7 +17,8 @@ def register(sub) -> None:
                     "(ptir.param arguments) stay out of the .vmfb as IREE named parameters unless "
                     "--embed-params; give them at run time with --params or "
                     "iree-run-module --parameters=model=W.safetensors.")
-    p.add_argument("file", metavar="FILE", help="a .ptir file, or a .pt2 (torch.export.save) to import first")
+    p.add_argument("file", metavar="FILE",
+                   help="a .ptir file, or a .pt2 (torch.export.save) or .onnx model to import first")
     p.add_argument("--target", "-t", required=True, choices=list(EMITS), metavar="TARGET",
                    help="llvm-cpu (IREE) or xla-cpu (XLA)")
     add_output(p, "-o", "--output", required=True, metavar="OUT", help="the file to write")
@@ -49,11 +50,11 @@ def cmd_lower(args) -> int:
     if emit not in EMITS[args.target]:
         raise UsageError(f"--emit {emit} is not available for --target {args.target} "
                          f"(choose from {', '.join(EMITS[args.target])})")
-    if args.embed_params and not (args.params or args.file.endswith(".pt2")):
+    if args.embed_params and not (args.params or args.file.endswith((".pt2", ".onnx"))):
         raise UsageError("--embed-params needs --params W.safetensors")
     if args.iree_flag and args.target != "llvm-cpu":
         raise UsageError("--iree-flag applies only to --target llvm-cpu")
-    program, imported = load_model(args.file)   # a .pt2 brings its own weights
+    program, imported = load_model(args.file)   # a .pt2 or .onnx brings its own weights
     weights = load_params(args.params) if args.params else imported
     if weights is not None and not args.embed_params:
         bind_params(program.entry(args.entry), weights)   # a missing or mis-shaped weight fails now

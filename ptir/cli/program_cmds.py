@@ -27,7 +27,8 @@ def register(sub) -> None:
                                    "argument name (without %%), or are seeded random; results go to an "
                                    ".npz as result0, result1, ..., or are summarised on standard output.")
     p.add_argument("file", metavar="FILE",
-                   help="a .ptir file, a .vmfb that ptirc lower wrote, or a .pt2 (torch.export.save) to import")
+                   help="a .ptir file, a .vmfb that ptirc lower wrote, or a .pt2 (torch.export.save) or .onnx "
+                        "model to import")
     add_target_args(p)
     p.add_argument("--inputs", metavar="IN.npz", help="input arrays keyed by argument name")
     add_output(p, "--output", "-o", metavar="OUT.npz", help="write the results here")

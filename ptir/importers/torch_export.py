@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import math
 import operator
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -33,6 +32,7 @@ from ..errors import PtirError
 from ..functional.core import binary, broadcast_shapes, cast, constant, iota, reduce, reshape, transpose
 from ..functional.tensor import Tensor
 from ..functional.tracer import Tracer
+from .common import registrar, unsupported_error
 
 aten = torch.ops.aten
 
@@ -60,13 +60,7 @@ class Entry:
 ATEN: dict = {}
 
 
-def maps(*overloads, check: Callable | None = None):
-    """Register the decorated function as the PTIR form of each ATen overload."""
-    def register(fn):
-        for o in overloads:
-            ATEN[o] = Entry(fn, check)
-        return fn
-    return register
+maps = registrar(ATEN, Entry)   # @maps(overload, ..., check=...): the PTIR form of each ATen overload
 
 
 # --- the table -------------------------------------------------------------------------------------
@@ -563,10 +557,7 @@ def unsupported(ep) -> list[tuple[str, str, str]]:
 
 
 def _report(problems) -> TorchImportError:
-    counts = Counter(problems)
-    lines = [f"  {name}: {why} (x{n}) at {where}" for (name, why, where), n in counts.items()]
-    return TorchImportError(f"cannot import {len(problems)} node{'s' if len(problems) != 1 else ''} "
-                        f"({len(counts)} distinct):\n" + "\n".join(lines))
+    return unsupported_error(problems, TorchImportError)
 
 
 def from_exported(ep, name: str = "main") -> tuple[Program, dict[str, np.ndarray]]:
