@@ -386,3 +386,16 @@ def test_fuzz_flags(command, words, neg, tmp_path, capsys):
     assert code in (0, 1, 2) and "Traceback" not in err and "internal error" not in err, (argv, err)
     if code:
         assert set(os.listdir(tmp_path)) <= before | {"out"} and not (tmp_path / "out").is_file() or code == 0
+
+
+@pytest.mark.parametrize("content", [b"garbage", None])
+def test_a_bad_pt2_is_one_line(content, tmp_path, capsys):
+    """Not an archive, or an archive of something else: one line, not torch's own traceback."""
+    p = tmp_path / "m.pt2"
+    if content is None:
+        with zipfile.ZipFile(p, "w") as z:
+            z.writestr("a", "b")
+    else:
+        p.write_bytes(content)
+    fails(["import", p, "-o", tmp_path / "m.ptir"], capsys, 1, "m.pt2")
+    assert not (tmp_path / "m.ptir").exists()

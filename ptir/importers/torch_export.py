@@ -650,14 +650,27 @@ def from_torch(module, *example_args, dynamic_shapes=None, **example_kwargs) -> 
 
 
 def load(path: str) -> tuple[Program, dict[str, np.ndarray]]:
-    """A program saved with torch.export.save (a .pt2 file) as (Program, weights)."""
+    """A program saved with torch.export.save (a .pt2 file) as (Program, weights).
+    Raises TorchImportError for a missing file or one that is not such an archive
+    (checked before torch reads it: torch logs a traceback of its own for those)."""
+    import logging
+    import os
+    import zipfile
+
+    if not os.path.isfile(path):
+        raise TorchImportError(f"cannot read {path}: no such file")
+    if not zipfile.is_zipfile(path):
+        raise TorchImportError(f"cannot read {path}: not a torch.export archive (torch.export.save writes a zip)")
+    quiet = logging.getLogger("torch.export")
+    level = quiet.level
+    quiet.setLevel(logging.ERROR)   # a damaged archive is reported below, in one line
     try:
         ep = torch.export.load(path)
-    except FileNotFoundError:
-        raise TorchImportError(f"cannot read {path}: no such file") from None
     except Exception as e:
         raise TorchImportError(f"cannot read {path} as a torch.export program: {type(e).__name__}: "
                            f"{str(e).strip().splitlines()[0] if str(e).strip() else ''}") from None
+    finally:
+        quiet.setLevel(level)
     try:
         ep = ep.run_decompositions()
     except Exception as e:
