@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from ..dialect import dtypes as dt
 from .core import as_tensor, cast, mean, reduce, reshape, scalar_dim
-from .elementwise import exp, log, maximum, rsqrt
+from .elementwise import exp, log, rsqrt
 from .tensor import Tensor
 from .tracer import fail
 
@@ -78,34 +76,19 @@ def _normalized_axes(x: Tensor, normalized_shape, op: str) -> tuple[tuple, list[
 
 
 def _normalized(x: Tensor, axes: list[int], eps: float) -> Tensor:
-    """(x - mean) / sqrt(var + eps) over `axes`, with no intermediate overflow wherever the
-    row's sum does not overflow (docs/semantics.md: rows of 768 values up to ~4e35 in f32):
-
-        h = x/2 - mean/2                       (x - mean) / 2 cannot overflow
-        s = sum(|h| * 2^-k), 2^k >= n          no overflow either; every |h| <= s * 2^k
-        d = h * (8 / s)                        |d| <= 16 n, so sum(d*d) cannot overflow
-        y = d / sqrt(mean(d*d) + eps * (4 / s)^2)
-
-    that is, the textbook form with numerator and denominator multiplied by 4 / s; s is
-    floored at 2^-100 so that 8 / s stays finite (for rows that small eps dominates, y ~ 0).
-    The mean is sum(x) / n, as before, and is the only reduction that reads x itself: one
-    that reads an elementwise function of x makes IREE 3.13 give up loop peeling and run
-    the whole layer norm 3x slower (docs/semantics.md has the measurements)."""
-    n = math.prod(x.shape[a] for a in axes)
-    k = 2.0 ** -math.ceil(math.log2(n)) if n > 1 else 1.0
-    h = x * 0.5 - mean(x, axes, keepdims=True, op="layer_norm") * 0.5
-    s = maximum(reduce(abs(h) * k, "sum", axes, keepdims=True, op="layer_norm"), 2.0 ** -100)
-    q = 8.0 / s
-    d = h * q
-    return d * rsqrt(mean(d * d, axes, keepdims=True) + (eps * 0.25) * (q * q))
+    """(x - mean) / sqrt(var + eps) over `axes`, the textbook form.  A row whose squared
+    deviations overflow (a spread of 1e20 in f32) gives 0, as torch's f32 gives NaN: the
+    overflow-safe form (scaling the centred row first) made GPT-2's 128-token layer norm
+    need 246 KB of stack in an IREE 3.13 dispatch, over its limit, and crash above it
+    (docs/semantics.md)."""
+    xc = x - mean(x, axes, keepdims=True, op="layer_norm")
+    return xc * rsqrt(mean(xc * xc, axes, keepdims=True) + eps)
 
 
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps: float = 1e-5) -> Tensor:
     """(x - mean) / sqrt(var + eps) * weight + bias over the trailing `normalized_shape` dims
-    (Ba et al. 2016), as torch.nn.functional.layer_norm; var is the biased variance.  Rows
-    whose variance overflows the dtype (a spread of 1e20 in f32) still give the right answer,
-    where torch's f32 gives NaN, as long as the row's sum fits the dtype (`_normalized` has the
-    formulation); f16 and bf16 inputs are computed in f32 and rounded once, as torch does.
+    (Ba et al. 2016), as torch.nn.functional.layer_norm; var is the biased variance; f16 and
+    bf16 inputs are computed in f32 and rounded once, as torch does.
 
     input: (..., *normalized_shape), a float dtype, kept; weight and bias: normalized_shape,
     the input's dtype, or None.  TypeRuleError if the shapes or dtypes do not match."""

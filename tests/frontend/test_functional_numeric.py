@@ -326,6 +326,9 @@ def test_sdpa_fully_masked_rows_with_heads(qs, ks, kind, run, rng):
     close(got, TF.scaled_dot_product_attention(t(q), t(k), t(v), attn_mask=t(mask)), 1e-5, 1e-6)
 
 
+# Issue 12 item 4 is open: the overflow-safe layer norm broke GPT-2 on llvm-cpu (IREE's
+# stack limit) and was taken back; these rows stay as the goal.
+OVERFLOWS = pytest.mark.xfail(strict=True, reason="layer norm's squared deviations overflow f32 (docs/semantics.md)")
 HUGE_ROWS = {
     "1e20": [[1e20, 2e20, 3e20, 4e20]],                # squared deviations overflow f32
     "near-max": [[-3e38, 3e38, 1e38, -1e38]],           # so do the deviations themselves
@@ -335,7 +338,8 @@ HUGE_ROWS = {
 
 
 @EVERY_TARGET
-@pytest.mark.parametrize("name", HUGE_ROWS)
+@pytest.mark.parametrize("name", [pytest.param(n, marks=OVERFLOWS) if n in ("1e20", "near-max") else n
+                                  for n in HUGE_ROWS])
 def test_layer_norm_of_rows_with_a_huge_spread(name, run, rng):
     """The right answer is representable, so it is what we give; torch in f32 gives NaN for
     the first two rows (its variance overflows), torch in f64 is the reference."""
@@ -346,6 +350,7 @@ def test_layer_norm_of_rows_with_a_huge_spread(name, run, rng):
     close(run(lambda a: F.layer_norm(a, 4), x), TF.layer_norm(t(x).double(), (4,)).float(), 1e-5, 1e-5)
 
 
+@OVERFLOWS
 @EVERY_TARGET
 def test_layer_norm_of_gpt2_wide_rows_near_the_limit(run, rng):
     # Deviations of 1e35 (their squares overflow f32 ~1e32 times over) and a row sum of
