@@ -45,10 +45,8 @@ CAPTURES = [
     ("log_softmax", lambda x: F.log_softmax(x, 0), [S((2, 5))],
      ["reduce", "broadcast_to", "sub", "exp", "reduce", "log", "broadcast_to", "sub"]),
     ("layer_norm", lambda x, w, b: F.layer_norm(x, (8,), w, b), [S((2, 8)), S((8,)), S((8,))],
-     ["constant", "mul", "reduce", "constant", "div", "constant", "mul", "broadcast_to", "sub",   # h = x/2 - mean/2
-      "abs", "constant", "mul", "reduce", "constant", "max", "constant", "div", "broadcast_to", "mul",  # d = h * 8/s
-      "mul", "reduce", "constant", "div", "mul", "constant", "mul", "add", "rsqrt",   # 1 / sqrt(var_d + eps q^2/4)
-      "broadcast_to", "mul", "broadcast_to", "mul", "broadcast_to", "add"]),
+     ["reduce", "constant", "div", "broadcast_to", "sub", "mul", "reduce", "constant", "div", "constant", "add",
+      "rsqrt", "broadcast_to", "mul", "broadcast_to", "mul", "broadcast_to", "add"]),
     ("rms_norm", lambda x: F.rms_norm(x, 8, eps=1e-6), [S((2, 8))],
      ["mul", "reduce", "constant", "div", "constant", "add", "rsqrt", "broadcast_to", "mul"]),
     ("batch_norm", lambda x, m, v: F.batch_norm(x, m, v), [S((1, 3, 2, 2)), S((3,)), S((3,))],
