@@ -18,6 +18,7 @@ the same bits.  Weight transposes depend on the weights only: fold-params does t
 
 from __future__ import annotations
 
+from ..dialect.registry import OPS
 from . import canonicalize
 from .manager import register_pass
 from .rewrite import Patterns, producer, rewrite, splat
@@ -72,9 +73,7 @@ def _sunk(rw, v, perm):
     return None
 
 
-@on("add", "sub", "mul", "div", "max", "min", "pow", "rem", "and", "or", "xor", "neg", "abs", "sign", "exp", "log",
-    "log1p", "tanh", "logistic", "erf", "sqrt", "rsqrt", "reciprocal", "sin", "cos", "floor", "ceil", "not",
-    "select", "compare", "cast")
+@on(*(name for name, opdef in OPS.items() if "elementwise" in opdef.traits))   # the registry says which
 def sink_through_elementwise(rw, op):
     perms = {producer(v, "transpose").attrs["perm"] for v in op.operands if producer(v, "transpose") is not None}
     if perms != {TO_NCHW}:
@@ -95,15 +94,18 @@ def _out_of_nhwc(v):
     return t if t is not None and t.attrs["perm"] == TO_NCHW else None
 
 
-@on("reduce_window")
-def sink_through_window(rw, op):
+# Ops whose attributes hold one entry per dim: the entries move with the dims.
+PER_DIM = {"reduce_window": ("window", "strides", "padding"), "pad": ("low", "high", "interior")}
+
+
+@on(*PER_DIM)
+def sink_through_per_dim_attrs(rw, op):
     t = _out_of_nhwc(op.operands[0])
     if t is None:
         return None
-    perm, inverse, a = t.attrs["perm"], _inverse(t.attrs["perm"]), op.attrs
-    y = rw.emit("reduce_window", t.operands[0], kind=a["kind"], window=_permuted(a["window"], inverse),
-                strides=_permuted(a["strides"], inverse), padding=_permuted(a["padding"], inverse))
-    return rw.emit("transpose", y, perm=perm)
+    inverse = _inverse(TO_NCHW)
+    attrs = {k: _permuted(v, inverse) if k in PER_DIM[op.name] else v for k, v in op.attrs.items()}
+    return rw.emit("transpose", rw.emit(op.name, t.operands[0], **attrs), perm=TO_NCHW)
 
 
 @on("reduce")
@@ -128,17 +130,6 @@ def sink_through_concat(rw, op):
         return None
     perm = ts[0].attrs["perm"]
     y = rw.emit("concat", *(t.operands[0] for t in ts), axis=perm[op.attrs["axis"]])
-    return rw.emit("transpose", y, perm=perm)
-
-
-@on("pad")
-def sink_through_pad(rw, op):
-    t = _out_of_nhwc(op.operands[0])
-    if t is None:
-        return None
-    perm, inverse, a = t.attrs["perm"], _inverse(t.attrs["perm"]), op.attrs
-    y = rw.emit("pad", t.operands[0], low=_permuted(a["low"], inverse), high=_permuted(a["high"], inverse),
-                interior=_permuted(a["interior"], inverse), value=a["value"])
     return rw.emit("transpose", y, perm=perm)
 
 
