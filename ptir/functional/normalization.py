@@ -6,7 +6,7 @@ import numpy as np
 
 from ..dialect import dtypes as dt
 from .core import as_tensor, cast, mean, reduce, reshape, scalar_dim
-from .elementwise import exp, log, rsqrt
+from .elementwise import exp, log, rsqrt, where
 from .tensor import Tensor
 from .tracer import fail
 
@@ -75,14 +75,37 @@ def _normalized_axes(x: Tensor, normalized_shape, op: str) -> tuple[tuple, list[
     return shape, list(range(x.ndim - n, x.ndim))
 
 
+def _deviation_scale(dtype: dt.DType, eps: float) -> float:
+    """2^-k, the power of two `_normalized` multiplies the deviations by before squaring.
+
+    Squaring overflows at |x - mean| >= 2^(emax/2) (1.8e19 in f32); scaled by 2^-k it
+    overflows only from 2^(emax/2 + k).  Multiplying by a power of two is exact, so the
+    result does not change, unless it pushes the squares that still matter into
+    subnormals: var + eps rounds to eps once var < eps * 2^-p (p the mantissa bits), so the
+    squares need to stay normal down to about eps * 2^-p, that is 2^-2k * eps * 2^-p >= tiny.
+    k is the largest such, capped at emax/2 (beyond it nothing can overflow); eps = 0
+    gives k = 0, the textbook form.  In f32 with eps 1e-5, k = 42: a row of n deviations
+    up to 2^106 / sqrt(n) (~3e30 for GPT-2's 768) normalises."""
+    info = np.finfo(dtype.np_dtype)
+    if eps <= 0:
+        return 1.0
+    k = (np.log2(float(eps)) - info.nmant - 1 - np.log2(float(info.tiny))) / 2
+    return 2.0 ** -int(max(0, min(np.floor(k), info.maxexp // 2)))
+
+
 def _normalized(x: Tensor, axes: list[int], eps: float) -> Tensor:
-    """(x - mean) / sqrt(var + eps) over `axes`, the textbook form.  A row whose squared
-    deviations overflow (a spread of 1e20 in f32) gives 0, as torch's f32 gives NaN: the
-    overflow-safe form (scaling the centred row first) made GPT-2's 128-token layer norm
-    need 246 KB of stack in an IREE 3.13 dispatch, over its limit, and crash above it
-    (docs/semantics.md)."""
-    xc = x - mean(x, axes, keepdims=True, op="layer_norm")
-    return xc * rsqrt(mean(xc * xc, axes, keepdims=True) + eps)
+    """(x - mean) / sqrt(var + eps) over `axes`, as (c (x - mean)) / sqrt(mean((c (x - mean))^2)
+    + c^2 eps) with c = `_deviation_scale`: the same numbers, and rows whose squared
+    deviations would overflow (a spread of 1e20 in f32) still normalise.  A row beyond
+    even that (a variance that is inf after scaling) gives NaN, as torch's f32 does, never
+    a confident 0.  The mean reads x itself and the scale is a constant: a reduction over
+    an elementwise function of x, or one more reduction, made IREE 3.13 drop loop peeling
+    or need 246 KB of stack in GPT-2's layer norms (docs/semantics.md has the numbers)."""
+    c = _deviation_scale(x.dtype, eps)
+    xc = (x - mean(x, axes, keepdims=True, op="layer_norm")) * c
+    var = mean(xc * xc, axes, keepdims=True)
+    r = where(var == float("inf"), float("nan"), rsqrt(var + eps * c * c))
+    return xc * r
 
 
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps: float = 1e-5) -> Tensor:
