@@ -34,6 +34,12 @@ class TensorType:
         return n
 
     @property
+    def num_bytes(self) -> int | None:
+        """Bytes of a dense buffer of this type (None if a dim is dynamic); i1 counts a byte."""
+        n = self.num_elements
+        return None if n is None else n * self.dtype.np_dtype.itemsize
+
+    @property
     def dims_str(self) -> str:
         """`4x8`, `?x768`, or `scalar` for rank 0: used in diagnostics."""
         return "x".join("?" if d is None else str(d) for d in self.shape) or "scalar"

@@ -12,9 +12,11 @@ holds the cut-out part as a PTIR program of its own (weights in, folded tensors 
 and runs it on the weights.  Results are the same bits on `ref`: the same ops run on
 the same values, only earlier.
 
-Where to cut: a weight-only op whose result is larger than its operands together
-(broadcast_to, pad) is not stored, it stays in the program on its smaller operand, so
-folding never makes the weights bigger (a bias broadcast to the batch stays a bias).
+Where to cut: a weight-only op whose result takes more bytes than the weights it is
+computed from (broadcast_to, pad, a widening convert) is not stored, it stays in the
+program on its smaller operand, so folding never makes the weights bigger: a bias
+broadcast to the batch stays a bias, and int8 or bf16 weights dequantized to f32 stay
+int8 or bf16, their dequantization running where the matmul reads them.
 
 A folded tensor is named after the weight it is derived from: follow each op's first
 operand back to a weight (`conv.weight` for `conv.weight * scale`, `bn.bias` for
@@ -61,14 +63,21 @@ def fold_params(program: Program, entry: str = "main") -> tuple[Program, ParamTr
     # Values computed from weights and constants only, and of those the ones that need a
     # weight (the rest are constants for fold-constants).
     static = set(weights)
-    weighted = set(weights)
+    sources = {k: frozenset([k]) for k in weights}   # weighted value -> the weights it comes from
     hoistable = set()
     for op in fn.ops:
         if all(id(v) in static for v in op.operands):
             static.update(id(r) for r in op.results)
-            if any(id(v) in weighted for v in op.operands):
-                weighted.update(id(r) for r in op.results)
+            if any(id(v) in sources for v in op.operands):
+                came_from = frozenset().union(*(sources.get(id(v), ()) for v in op.operands))
+                sources.update((id(r), came_from) for r in op.results)
                 hoistable.add(id(op))
+    nbytes = {id(a.value): a.value.type.num_bytes or 0 for a in fn.args if a.param is not None}
+
+    def grows(op) -> bool:
+        """Whether op's results take more bytes than the weights they are computed from."""
+        sizes = [r.type.num_bytes for r in op.results]
+        return None not in sizes and sum(sizes) > sum(nbytes[w] for w in sources[id(op.results[0])])
 
     # Walk back from the results: an op stays unless it is hoistable and does not grow;
     # the results of hoisted ops the program still needs become new weights.
@@ -97,8 +106,8 @@ def fold_params(program: Program, entry: str = "main") -> tuple[Program, ParamTr
     copy_ops(main, [op for op in fn.ops if id(op) not in hoistable or grows(op)], env, fn.results)
 
     # The transform: the weight-only ops, from the weights they need to the cut values.
-    sources = {name: source_weights(v, weights) for v, name in zip(boundary, names, strict=True)}
-    inputs = {w for ws in sources.values() for w in ws}
+    origins = {name: source_weights(v, weights) for v, name in zip(boundary, names, strict=True)}
+    inputs = {w for ws in origins.values() for w in ws}
     targs = fresh_args([a for a in fn.args if a.param in inputs])
     transform = new_function(fn, targs)
     transform.name, transform.result_types = "main", [v.type for v in boundary]
@@ -111,16 +120,7 @@ def fold_params(program: Program, entry: str = "main") -> tuple[Program, ParamTr
     functions = {name: main if f is fn else rewrite_function(f, drop=False) for name, f in program.functions.items()}
     kept = [a.param for a in kept_args if a.param is not None]
     return (with_functions(program, functions),
-            ParamTransform(Program({"main": transform}, "fold_params"), names, kept, sources))
-
-
-def grows(op) -> bool:
-    """Whether op's results hold more elements than its operands together."""
-    sizes = [v.type.num_elements for v in (*op.operands, *op.results)]
-    if None in sizes:
-        return False
-    n = len(op.operands)
-    return sum(sizes[n:]) > sum(sizes[:n])
+            ParamTransform(Program({"main": transform}, "fold_params"), names, kept, origins))
 
 
 def copy_ops(fn: Function, ops, env: dict[int, Value], results) -> None:

@@ -73,6 +73,35 @@ def test_weight_transpose_is_hoisted_and_a_broadcast_bias_is_not():
     assert new_params["fc.weight.folded"].shape == (8, 16)
 
 
+DEQUANTIZED = """
+module {
+  func @main(%x: tensor<2x8xf32>, %q: tensor<8x16xi8> {ptir.param = "fc.weight"},
+             %s: tensor<16xf32> {ptir.param = "fc.scale"}, %h: tensor<16x8xbf16> {ptir.param = "out.weight"},
+             %g: tensor<16x8xf32> {ptir.param = "out.gain"}) -> tensor<2x8xf32> {
+    %qf = ptir.cast %q : tensor<8x16xf32>
+    %sb = ptir.broadcast_to %s : tensor<8x16xf32>
+    %w = ptir.mul %qf, %sb : tensor<8x16xf32>
+    %y = ptir.dot_general %x, %w {contract_lhs = [1], contract_rhs = [0]} : tensor<2x16xf32>
+    %hf = ptir.cast %h : tensor<16x8xf32>
+    %v = ptir.mul %hf, %g : tensor<16x8xf32>
+    %z = ptir.dot_general %y, %v {contract_lhs = [1], contract_rhs = [0]} : tensor<2x8xf32>
+    return %z
+  }
+}
+"""
+
+
+def test_dequantization_stays_on_the_narrow_weights():
+    """An int8 weight widened to f32 would be stored 4x as large: its dequantization stays
+    in the program (where the matmul reads it).  A bf16 weight times an f32 weight of the
+    same shape is no larger than the two together: that product is still folded."""
+    program = ptir.parse(DEQUANTIZED)
+    folded, transform = fold_params(program)
+    assert transform.names == ["out.weight.folded"] and transform.kept == ["fc.weight", "fc.scale"]
+    assert [op.name for op in folded.entry().ops] == ["cast", "broadcast_to", "mul", "dot_general", "dot_general"]
+    check_same_results(program, folded, transform)
+
+
 def test_nothing_to_fold_leaves_the_program_alone():
     text = open(__file__.replace("tests/passes/test_fold_params.py", "examples/mlp.ptir")).read()
     program = ptir.parse(text)
