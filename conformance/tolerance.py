@@ -12,7 +12,9 @@ Which tolerance applies: a rule matches a case when its `backend`, `test` and `d
 keys (each optional; `*` wildcards in backend and test) all match.  Precedence is
 default < backend < test < backend+test (a rule's `dtype` key makes it one step more
 specific within its kind); among rules of the same specificity the later one wins;
-`atol`, `rtol` and `xfail` are each taken from the most specific rule that sets them.
+`atol`, `rtol`, `agreement` and `xfail` are each taken from the most specific rule that
+sets them.  `agreement` (default 1) is for models with reduced-precision weights: the
+least share of positions whose argmax must equal the reference's.
 The start is `default`, or the case dtype's entry in `dtypes`, which is also a floor:
 no rule makes a dtype tighter than its own default.  A rule that loosens a tolerance
 or marks an xfail must say why (`reason`, or the xfail text).
@@ -29,7 +31,7 @@ import numpy as np
 
 from ptir.errors import PtirError
 
-RULE_KEYS = {"backend", "test", "dtype", "atol", "rtol", "xfail", "reason"}
+RULE_KEYS = {"backend", "test", "dtype", "atol", "rtol", "agreement", "xfail", "reason"}
 
 
 class ConfigError(PtirError):
@@ -42,6 +44,7 @@ class Tolerance:
     rtol: float
     rule: str            # where it came from: "default", "dtypes.f16", "rules[3]", ...
     xfail: str | None = None
+    agreement: float = 1.0   # the least share of positions whose argmax must match (narrow weights)
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,7 @@ class Rule:
     atol: float | None
     rtol: float | None
     xfail: str | None
+    agreement: float | None = None
 
     @property
     def specificity(self) -> int:
@@ -78,7 +82,7 @@ class Rules:
         for r in self.rules:
             if not r.matches(test, backend, dtype):
                 continue
-            for field in ("atol", "rtol", "xfail"):
+            for field in ("atol", "rtol", "xfail", "agreement"):
                 value = getattr(r, field)
                 key = (r.specificity, r.index)
                 if value is not None and (field not in chosen or key >= chosen[field][:2]):
@@ -88,7 +92,8 @@ class Rules:
         used = sorted({chosen[f][1] for f in ("atol", "rtol") if f in chosen
                        and chosen[f][2] == (atol if f == "atol" else rtol)})
         rule = ",".join(f"rules[{i}]" for i in used) or base_name
-        return Tolerance(atol, rtol, rule, chosen["xfail"][2] if "xfail" in chosen else None)
+        return Tolerance(atol, rtol, rule, chosen["xfail"][2] if "xfail" in chosen else None,
+                         chosen["agreement"][2] if "agreement" in chosen else 1.0)
 
 
 def _number(value, where: str, key: str) -> float:
@@ -128,13 +133,16 @@ def parse_rules(data, source: str = "<rules>") -> Rules:
         for key in ("backend", "test", "dtype", "reason", "xfail"):
             if key in r and (not isinstance(r[key], str) or not r[key].strip()):
                 raise ConfigError(f"{where}: '{key}' must be a non-empty string")
-        if not {"atol", "rtol", "xfail"} & set(r):
-            raise ConfigError(f"{where}: sets none of atol, rtol, xfail")
-        if ({"atol", "rtol"} & set(r)) and "reason" not in r:
+        if not {"atol", "rtol", "agreement", "xfail"} & set(r):
+            raise ConfigError(f"{where}: sets none of atol, rtol, agreement, xfail")
+        if ({"atol", "rtol", "agreement"} & set(r)) and "reason" not in r:
             raise ConfigError(f"{where}: a tolerance rule must say why ('reason')")
+        agreement = _number(r["agreement"], where, "agreement") if "agreement" in r else None
+        if agreement is not None and agreement > 1:
+            raise ConfigError(f"{where}: 'agreement' is a share of positions, at most 1, not {agreement:g}")
         rules.append(Rule(i, r.get("backend"), r.get("test"), r.get("dtype"),
                           _number(r["atol"], where, "atol") if "atol" in r else None,
-                          _number(r["rtol"], where, "rtol") if "rtol" in r else None, r.get("xfail")))
+                          _number(r["rtol"], where, "rtol") if "rtol" in r else None, r.get("xfail"), agreement))
     return Rules(default, dtypes, rules, source)
 
 

@@ -84,6 +84,9 @@ class ModelFamily:
     # An optional hook for `ptirc eval --workload trace`: the ptir module's
     # forward_taps(*inputs) returns the outputs of its layers in order and leaves their
     # torch submodule names in `.tap_names`, to be compared with torch forward hooks.
+    #
+    # An optional hook for `--weights-dtype bf16|int8` (lm): quantization_axes(config) names
+    # the weights stored narrow, state_dict key -> output-channel axis (ptir.nn.quantize_weights).
 
 
 def _some(what: str, keys: list[str], shown: int = 4) -> str:

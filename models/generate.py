@@ -31,21 +31,30 @@ import numpy as np
 
 import ptir
 from ptir.errors import RunError
+from ptir.nn.quantize import PIPELINE as QUANTIZED_PIPELINE
+from ptir.nn.quantize import quantize_weights
 
 _GENERATORS: dict = {}   # (family, config, id(weights), target, options) -> (weights, Generator)
 _KEEP = 4                # generators kept alive; each holds its compiled programs and weights
 
 
-def generator(family, config: dict, weights: dict, target: str, iree_flags=(), **options) -> Generator:
+def generator(family, config: dict, weights: dict, target: str, iree_flags=(), weights_dtype: str = "f32",
+              **options) -> Generator:
     """The generator for these arguments, reused while fewer than _KEEP others were made
     since: repeated `generate` calls compile nothing.  Weights are matched by identity (an
     entry keeps its weights alive, so their id is not reused while it is cached).
-    `iree_flags` are added after the family's own (llvm-cpu)."""
+    `iree_flags` are added after the family's own (llvm-cpu); `weights_dtype` "bf16" or
+    "int8" stores the family's matmul weights narrow (ptir.nn.quantize_weights)."""
     flags = (*family.iree_flags, *iree_flags)
-    key = (family.name, json.dumps(config, sort_keys=True), id(weights), target, flags,
-           tuple(sorted(options.items())))
-    hit = _GENERATORS.pop(key, None) or (weights, Generator(family.bind(config, weights), config, target,
-                                                                   iree_flags=flags, **options))
+    key = (family.name, json.dumps(config, sort_keys=True), id(weights), target, flags, weights_dtype,
+           tuple(sorted(options.items())), ptir.functional.sharding.active_plan())   # a plan: other programs
+    hit = _GENERATORS.pop(key, None)
+    if hit is None:
+        model, passes = family.bind(config, weights), None
+        if weights_dtype != "f32":
+            model = quantize_weights(model, weights_dtype, family.quantization_axes(config))
+            passes = QUANTIZED_PIPELINE
+        hit = (weights, Generator(model, config, target, iree_flags=flags, passes=passes, **options))
     _GENERATORS[key] = hit   # most recently used last
     while len(_GENERATORS) > _KEEP:
         _GENERATORS.pop(next(iter(_GENERATORS)))
@@ -72,23 +81,25 @@ def sample(logits: np.ndarray, temperature: float = 0.0, top_k: int | None = Non
 
 
 class Generator:
-    """One sequence at a time (batch 1): `start(prompt)` gives the logits after the
-    prompt, `advance(token)` the logits after one more token; `generate` loops them."""
+    """`start(prompt)` gives the logits (V,) after the prompt, `advance(token)` the logits
+    after one more token; `generate` loops them.  With batch B > 1, B sequences of equal
+    length run in lockstep: `start` takes B prompts and `advance` B tokens, both give
+    logits (B, V) (for batch throughput; sampling stays one sequence at a time)."""
 
     def __init__(self, model, config: dict, target: str, kv_cache: bool = True, capacity: int | None = None,
-                 chunk: int = 128, iree_flags=()):
-        self.model, self.target, self.kv_cache = model, target, kv_cache
+                 chunk: int = 128, iree_flags=(), passes=None, batch: int = 1):
+        self.model, self.target, self.kv_cache, self.passes, self.batch = model, target, kv_cache, passes, batch
         self.flags = tuple(iree_flags) if target == "llvm-cpu" else ()
         self.capacity = min(capacity or config["n_positions"], config["n_positions"])
         self.chunk = min(chunk, self.capacity)
         head_dim = config["n_embd"] // config["n_head"]
-        self.cache_type = ptir.spec((1, config["n_head"], self.capacity, head_dim))
+        self.cache_type = ptir.spec((batch, config["n_head"], self.capacity, head_dim))
         self.n_caches = 2 * config["n_layer"]
         self.vocab_size = config["vocab_size"]
         self.programs: dict[str, ptir.Compiled] = {}
         self.compiles = 0
         self.device_caches = True
-        self.tokens: list[int] = []
+        self.rows: list[list[int]] = []   # the tokens of each sequence so far
         self.caches: list[np.ndarray] = []
         self.prefill_s = self.decode_s = 0.0
         self.decoded = 0
@@ -100,12 +111,12 @@ class Generator:
         if name not in self.programs:
             i64 = ptir.spec((), "i64")
             if name == "window":
-                specs, fn = (ptir.spec((1, self.capacity), "i64"), i64), self.model.window
+                specs, fn = (ptir.spec((self.batch, self.capacity), "i64"), i64), self.model.window
             else:
                 t = self.chunk if name == "prefill" else 1
-                specs = (ptir.spec((1, t), "i64"), i64, i64) + (self.cache_type,) * self.n_caches
+                specs = (ptir.spec((self.batch, t), "i64"), i64, i64) + (self.cache_type,) * self.n_caches
                 fn = self.model.step
-            self.programs[name] = ptir.compile(fn, *specs, target=self.target, flags=self.flags)
+            self.programs[name] = ptir.compile(fn, *specs, target=self.target, flags=self.flags, passes=self.passes)
             self.compiles += 1
         return self.programs[name]
 
@@ -128,11 +139,20 @@ class Generator:
                            f"model's vocabulary of {self.vocab_size}")
         return prompt
 
+    @property
+    def tokens(self) -> list[int]:
+        """The tokens of the (first) sequence so far: its prompt and what followed."""
+        return self.rows[0] if self.rows else []
+
     def start(self, prompt_ids) -> np.ndarray:
-        """Begin a sequence: the next-token logits (V,) after the prompt."""
-        prompt = self.check_prompt(prompt_ids)
+        """Begin a sequence (B in lockstep: a list of B prompts of equal length): the
+        next-token logits (V,), or (B, V), after the prompt.  RunError for a bad prompt."""
+        rows = [self.check_prompt(p) for p in ([prompt_ids] if self.batch == 1 else prompt_ids)]
+        if len(rows) != self.batch or len({len(r) for r in rows}) != 1:
+            raise RunError(f"a batch of {self.batch} runs in lockstep: give {self.batch} prompts of equal length")
+        prompt = rows[0]
         begin = time.perf_counter()
-        self.tokens = prompt
+        self.rows = rows
         if self.kv_cache:
             self.caches = [np.zeros(self.cache_type.shape, np.float32) for _ in range(self.n_caches)]
             for s in range(0, len(prompt), self.chunk):
@@ -144,12 +164,13 @@ class Generator:
         self.prefill_s, self.decode_s, self.decoded = time.perf_counter() - begin, 0.0, 0
         return logits
 
-    def advance(self, token: int) -> np.ndarray:
-        """Append `token`; the logits (V,) for the one after it."""
+    def advance(self, token) -> np.ndarray:
+        """Append `token` (B tokens in lockstep); the logits (V,), or (B, V), for the next."""
         if len(self.tokens) >= self.capacity:
             raise RunError(f"the context of {self.capacity} tokens is full")
         begin = time.perf_counter()
-        self.tokens.append(int(token))
+        for row, t in zip(self.rows, [token] if self.batch == 1 else token, strict=True):
+            row.append(int(t))
         logits = self._run("decode", len(self.tokens) - 1, len(self.tokens)) if self.kv_cache else self._window()
         self.decode_s += time.perf_counter() - begin
         self.decoded += 1
@@ -158,21 +179,25 @@ class Generator:
     def _run(self, name: str, begin: int, end: int) -> np.ndarray:
         """One step program over tokens[begin:end] (padded to its length), logits of token end-1."""
         t = self.chunk if name == "prefill" else 1
-        ids = np.zeros((1, t), np.int64)
-        chunk = self.tokens[begin:min(end, begin + t)]
-        ids[0, :len(chunk)] = chunk
+        ids = np.zeros((self.batch, t), np.int64)
+        chunk = np.array([row[begin:min(end, begin + t)] for row in self.rows], np.int64)
+        ids[:, :chunk.shape[1]] = chunk
         # The caches stay on the device between steps (IREE even updates them in place): only
         # the token ids go in and the logits come out through host memory.  (device_caches =
         # False makes every step copy them out and in, for benchmarks/gpt2_cache.py.)
         exe = self.program(name)
-        logits, *caches = exe.device_call(ids, np.int64(begin), np.int64(len(chunk) - 1), *self.caches)
+        logits, *caches = exe.device_call(ids, np.int64(begin), np.int64(chunk.shape[1] - 1), *self.caches)
         self.caches = caches if self.device_caches else [exe.to_host(c) for c in caches]
-        return exe.to_host(logits)[0]
+        return self._one(exe.to_host(logits))
 
     def _window(self) -> np.ndarray:
-        ids = np.zeros((1, self.capacity), np.int64)
-        ids[0, :len(self.tokens)] = self.tokens
-        return self.program("window")(ids, np.int64(len(self.tokens) - 1))[0]
+        ids = np.zeros((self.batch, self.capacity), np.int64)
+        ids[:, :len(self.tokens)] = self.rows
+        return self._one(self.program("window")(ids, np.int64(len(self.tokens) - 1)))
+
+    def _one(self, logits: np.ndarray) -> np.ndarray:
+        """Logits (B, V) as the caller sees them: (V,) for one sequence."""
+        return logits[0] if self.batch == 1 else logits
 
     # --- loops -----------------------------------------------------------------------------------
 

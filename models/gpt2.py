@@ -211,6 +211,17 @@ class GPT2Family(ModelFamily):
         self.bind(config, weights)   # checks every name and shape
         return weights, config
 
+    def quantization_axes(self, config: dict) -> dict[str, int]:
+        """What --weights-dtype stores narrow: every Conv1D weight, (in, out), per output
+        column, and the token embedding (vocab, E), which is also the LM head, per row; 99%
+        of the weight bytes.  Position embeddings, biases and layer norms stay f32."""
+        config = checked_config(config)
+        axes = {"transformer.wte.weight": 0}
+        for i in range(config["n_layer"]):
+            for layer in ("attn.c_attn", "attn.c_proj", "mlp.c_fc", "mlp.c_proj"):
+                axes[f"transformer.h.{i}.{layer}.weight"] = 1
+        return axes
+
     def ptir_module(self, config: dict) -> GPT2LMHead:
         return GPT2LMHead(checked_config(config))
 
@@ -240,11 +251,12 @@ class GPT2Family(ModelFamily):
     def generate(self, config: dict, weights: dict[str, np.ndarray], prompt_ids, max_tokens: int,
                  target: str = "ref", **options) -> list[int]:
         """The new token ids after `prompt_ids`; options as in Generator.generate (temperature,
-        top_k, seed, eos_id) plus kv_cache, capacity, chunk and iree_flags.  Programs are
+        top_k, seed, eos_id) plus kv_cache, capacity, chunk, iree_flags and weights_dtype.  Programs are
         compiled once per (config, weights, target, those options) and reused across calls."""
         from .generate import generator
 
-        build = {k: options.pop(k) for k in ("kv_cache", "capacity", "chunk", "iree_flags") if k in options}
+        build = {k: options.pop(k) for k in ("kv_cache", "capacity", "chunk", "iree_flags", "weights_dtype")
+                 if k in options}
         gen = generator(self, config, weights, target, **build)
         return list(gen.generate(prompt_ids, max_tokens, **options))
 
@@ -305,43 +317,46 @@ class GPT2Family(ModelFamily):
 
     def bench_runs(self, config: dict, weights: dict[str, np.ndarray], target: str = "llvm-cpu",
                    prompt_tokens: int = 128, decode_tokens: int = 32, runs: int = 5, warmup: int = 1,
-                   iree_flags=()) -> dict:
-        """`ptirc eval --workload bench` for GPT-2: per run (a fresh sequence each), the
-        prefill latency of `prompt_tokens` tokens in ms and the greedy decode speed in
-        tokens/s after it, for ptir on `target` and for transformers eager with its own KV
-        cache; and the seconds each took to get ready."""
+                   iree_flags=(), weights_dtype: str = "f32", batch: int = 1) -> dict:
+        """`ptirc eval --workload bench` for GPT-2: per run (fresh sequences each), the
+        prefill latency of `batch` prompts of `prompt_tokens` tokens in ms and the greedy
+        decode speed after them in tokens/s (all sequences together, in lockstep), for ptir
+        on `target` (weights stored in `weights_dtype`: the implementation is then named
+        ptir-TARGET-DTYPE) and for transformers eager (f32) with its own KV cache; and the
+        seconds each took to get ready."""
         import torch
 
         from .generate import fitting_capacity, generator
 
-        prompt = example_prompt(config, prompt_tokens)
+        prompts = [example_prompt(config, prompt_tokens, seed=row) for row in range(batch)]
         start = time.perf_counter()
-        gen = generator(self, config, weights, target, iree_flags,
+        gen = generator(self, config, weights, target, iree_flags, weights_dtype, batch=batch,
                         capacity=fitting_capacity(prompt_tokens + decode_tokens, config["n_positions"]))
         gen.compile()
-        ready = {f"ptir-{target}": time.perf_counter() - start}
+        ours = f"ptir-{target}" + (f"-{weights_dtype}" if weights_dtype != "f32" else "")
+        ready = {ours: time.perf_counter() - start}
         start = time.perf_counter()
         model = self.torch_module(config, weights)
         ready["torch-eager"] = time.perf_counter() - start
 
         def ptir_run():
-            logits = gen.start(prompt)
+            logits = gen.start(prompts[0] if batch == 1 else prompts)
             for _ in range(decode_tokens):
-                logits = gen.advance(int(np.argmax(logits)))
-            return 1e3 * gen.prefill_s, gen.decoded / gen.decode_s
+                logits = gen.advance(np.argmax(logits, -1).tolist())
+            return 1e3 * gen.prefill_s, batch * gen.decoded / gen.decode_s
 
         def torch_run():
             with torch.no_grad():
                 start = time.perf_counter()
-                out = model(torch.tensor([prompt]), use_cache=True)
+                out = model(torch.tensor(prompts), use_cache=True)
                 prefill = time.perf_counter() - start
                 start = time.perf_counter()
                 for _ in range(decode_tokens):
                     out = model(out.logits[:, -1:].argmax(-1), cache=out.cache, use_cache=True)
-                return 1e3 * prefill, decode_tokens / (time.perf_counter() - start)
+                return 1e3 * prefill, batch * decode_tokens / (time.perf_counter() - start)
 
         samples = {}
-        for impl, one_run in ((f"ptir-{target}", ptir_run), ("torch-eager", torch_run)):
+        for impl, one_run in ((ours, ptir_run), ("torch-eager", torch_run)):
             for _ in range(warmup):
                 one_run()
             measured = [one_run() for _ in range(runs)]
@@ -352,8 +367,9 @@ class GPT2Family(ModelFamily):
 GPT2 = GPT2Family()
 
 
-def example_prompt(config: dict, n: int) -> list[int]:
-    return np.random.default_rng(0).integers(0, config["vocab_size"], n).tolist()
+def example_prompt(config: dict, n: int, seed: int = 0) -> list[int]:
+    """n seeded random token ids (the bench's prompt)."""
+    return np.random.default_rng(seed).integers(0, config["vocab_size"], n).tolist()
 
 
 def leading_agreement(a: list[int], b: list[int]) -> int:

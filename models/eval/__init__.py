@@ -26,10 +26,14 @@ import os
 
 import ptir
 from ptir.errors import RunError, UsageError
+from ptir.functional.sharding import sharding_plan
 from ptir.runtime.profile import Profiler
 
+from ..base import get_model
+from ..parallel import mesh_plan
 from .bench import PEERS, bench
 from .loading import load_model
+from .narrow import check_narrow
 from .options import EvalOptions, Report
 from .threads import set_threads
 from .watch import observers, progress
@@ -53,11 +57,14 @@ def evaluate(opts: EvalOptions, prof: Profiler | None = None) -> Report:
         raise UsageError(f"--batch must be >= 1, not {opts.batch}")
     if opts.image and not os.path.isfile(opts.image):   # before minutes of weights and compiling
         raise RunError(f"cannot read image {opts.image}: no such file")
+    check_narrow(get_model(opts.model), opts)
     prof = prof or Profiler()
     if opts.workload != "bench":
         set_threads(opts.threads)
     model = load_model(opts)
-    with ptir.observing(*observers(prof, opts.dump_dir)):
+    with ptir.observing(*observers(prof, opts.dump_dir)), \
+            sharding_plan(mesh_plan(opts.mesh, opts.target, model.family, model.config,
+                                    1 if opts.workload == "run" else opts.batch)):   # run: 1 image
         return WORKLOAD_FNS[opts.workload](model, opts, prof)
 
 

@@ -85,8 +85,9 @@ def bench(m: Model, opts: EvalOptions, prof: Profiler) -> Report:
 
 
 def bench_lm(m: Model, opts: EvalOptions) -> Report:
-    """A language model: prefill latency of 128 tokens and decode tokens/s (KV cache), ptir
-    against transformers eager with its own cache, from the family's `bench_runs`.
+    """A language model: prefill latency of --batch prompts of 128 tokens and decode tokens/s
+    (KV cache; all sequences together), ptir against transformers eager with its own cache,
+    from the family's `bench_runs`.
 
     UsageError for a peer other than torch-eager, or a --max-tokens that leaves no room
     for a prompt in the model's context."""
@@ -100,17 +101,19 @@ def bench_lm(m: Model, opts: EvalOptions) -> Report:
     with progress(f"benchmarking {m.name} prefill and decode: {opts.warmup} warm-up and {opts.runs} timed runs"):
         out = m.family.bench_runs(m.config, m.weights, opts.target, prompt_tokens=prompt,
                                   decode_tokens=opts.max_tokens, runs=opts.runs, warmup=opts.warmup,
-                                  iree_flags=tuple(opts.iree_flags))
+                                  iree_flags=tuple(opts.iree_flags), weights_dtype=opts.weights_dtype,
+                                  batch=opts.batch)
     results = [{"impl": impl, "metric": metric, **summary(values)}
                for impl, metrics in out["samples"].items() for metric, values in metrics.items()]
     rows = [{"impl": impl, f"prefill_{prompt}_median_ms": statistics.median(s["prefill_ms"]),
              "decode_median_tok_s": statistics.median(s["decode_tok_s"]), "n": len(s["prefill_ms"]),
              "compile_s": out["ready_s"][impl]} for impl, s in out["samples"].items()]
-    data = {"model": m.name, "target": opts.target, "threads": opts.threads, "batch": 1, "prompt_tokens": prompt,
+    data = {"model": m.name, "target": opts.target, "threads": opts.threads, "batch": opts.batch,
+            "prompt_tokens": prompt, "weights_dtype": opts.weights_dtype,
             "decode_tokens": opts.max_tokens, "results": results,
             "compile_s": out["ready_s"], "thread_control": {f"ptir-{opts.target}": threads[opts.target],
                                                           "torch": threads["torch"]}, "versions": versions()}
-    return Report(f"bench {m.name} (prefill {prompt} tokens, decode {opts.max_tokens}; threads "
+    return Report(f"bench {m.name} (batch {opts.batch}, prefill {prompt} tokens, decode {opts.max_tokens}; threads "
                   f"{opts.threads or 'default'})", data, rows)
 
 

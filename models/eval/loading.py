@@ -66,8 +66,9 @@ def _load_model(opts: EvalOptions) -> Model:
     return Model(family, config, weights, family.bind(config, weights))
 
 
-def compile_forward(m: Model, fn, inputs, opts: EvalOptions, **options):
-    """`fn` (a method of the model's ptir module) compiled for the target with the model's weights."""
+def compile_forward(m: Model, fn, inputs, opts: EvalOptions, module=None, **options):
+    """`fn` (a method of the model's ptir module, or of `module`, a copy of it with other
+    weights) compiled for the target with that module's weights."""
     if opts.target == "llvm-cpu":
         options["flags"] = [*m.family.iree_flags, *opts.iree_flags]
-    return ptir.compile(fn, *inputs, target=opts.target, params=m.module.state_dict(), **options)
+    return ptir.compile(fn, *inputs, target=opts.target, params=(module or m.module).state_dict(), **options)

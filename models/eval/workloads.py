@@ -7,9 +7,12 @@ from __future__ import annotations
 import numpy as np
 
 from ptir.errors import UsageError
+from ptir.functional.sharding import active_plan, sharding_plan
 from ptir.runtime.profile import Profiler
 
+from ..parallel import CollectiveCounter
 from .loading import Model, compile_forward
+from .narrow import validate_narrow
 from .options import EvalOptions, Report
 from .reference import first_array, tolerance_rules, torch_forward
 
@@ -21,9 +24,12 @@ def validate(m: Model, opts: EvalOptions, prof: Profiler) -> Report:
     Report's error says what is out of tolerance.  ConfigError for a bad rules file."""
     from ptir.conformance.tolerance import compare
 
+    if opts.weights_dtype != "f32":
+        return validate_narrow(m, opts)
     tolerance = tolerance_rules(m, opts)
     inputs = m.family.example_inputs(m.config, opts.seed, opts.batch)
-    f = compile_forward(m, m.module.forward, inputs, opts)
+    counter = CollectiveCounter()
+    f = compile_forward(m, m.module.forward, inputs, opts, observers=[counter])
     got = first_array(f(*inputs))
     want, _ = torch_forward(m, inputs)
     tol = tolerance(want)
@@ -39,8 +45,39 @@ def validate(m: Model, opts: EvalOptions, prof: Profiler) -> Report:
         rows.append(check)
         if not check["ok"] and not error:
             error = f"{m.name} on {opts.target}: {check['message']}"
-    return Report(f"validate {m.name} on {opts.target}", dict(row, message=c.message, generation=rows[1:]),
-                  rows, error)
+    data = dict(row, message=c.message, generation=rows[1:])
+    if active_plan() is not None:   # --mesh on xla-cpu
+        traffic = counter.programs[0][1]
+        rows.append(one_device_checks(m, opts, inputs, got, tol, traffic))
+        data.update(mesh=rows[-1], collectives=traffic)
+        if not rows[-1]["ok"] and not error:
+            error = f"{m.name} on {opts.target}: {rows[-1]['message']}"
+    return Report(f"validate {m.name} on {opts.target}", data, rows, error)
+
+
+def one_device_checks(m: Model, opts: EvalOptions, inputs, got, tol, traffic: dict) -> dict:
+    """--mesh: the sharded output against the same target on one device (within the
+    model's tolerance), a language model's greedy tokens against one device's (all
+    equal), and the collectives XLA inserted into the sharded forward program."""
+    from ptir.conformance.tolerance import compare
+
+    from ..parallel import generation_vs_one_device, traffic_text
+
+    plan = active_plan()
+    with sharding_plan(None):
+        single = first_array(compile_forward(m, m.module.forward, inputs, opts)(*inputs))
+    c = compare(got, single, tol.atol, tol.rtol)
+    problems = [] if c.ok else [f"the output on mesh {opts.mesh} differs from one device: {c.message}"]
+    row = {"model": m.name, "target": opts.target, "check": f"mesh {opts.mesh} vs one device",
+           "max_abs_err": c.max_abs_err, "max_rel_err": c.max_rel_err, "collectives": traffic_text(traffic)}
+    if m.family.kind == "lm":
+        prompt = [int(t) for t in inputs[0][0][:8]]
+        gen = generation_vs_one_device(m.family, m.config, m.weights, prompt, opts.max_tokens, opts.target, plan)
+        row.update(greedy_steps=gen["steps"], greedy_agree=gen["agree"], cache_max_logit_diff=gen["max_logit_diff"])
+        if gen["agree"] < gen["steps"]:
+            problems.append(f"greedy tokens on mesh {opts.mesh} agree with one device for {gen['agree']} of "
+                            f"{gen['steps']} steps")
+    return dict(row, ok=not problems, message="; ".join(problems))
 
 
 def generation_checks(m: Model, opts: EvalOptions, inputs, max_diff: float) -> dict:
@@ -116,7 +153,7 @@ def generate(m: Model, opts: EvalOptions, prof: Profiler) -> Report:
     with prof.span("generate", "run"):
         try:
             tokens = m.family.generate(m.config, m.weights, prompt, opts.max_tokens, target=opts.target,
-                                       iree_flags=tuple(opts.iree_flags))
+                                       iree_flags=tuple(opts.iree_flags), weights_dtype=opts.weights_dtype)
         except NotImplementedError:
             raise UsageError(f"--workload run: {m.name} has no generate hook") from None
     data = {"model": m.name, "target": opts.target, "prompt_ids": prompt, "generated_ids": list(tokens)}

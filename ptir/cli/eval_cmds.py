@@ -47,6 +47,12 @@ def register(sub) -> None:
     p.add_argument("--max-tokens", type=positive, metavar="N", help="run (lm): tokens to generate (default 16)")
     p.add_argument("--iree-flag", dest="iree_flags", action="append", metavar="FLAG",
                    help="an extra iree-compile flag (llvm-cpu; repeatable), e.g. --iree-flag=--iree-opt-level=O2")
+    p.add_argument("--mesh", metavar="AXES", help="xla-cpu: split the model over a device mesh, e.g. x=2 or "
+                   "x=2,y=2 (gpt2: Megatron tensor parallel; vision: data parallel over --batch); validate also "
+                   "compares with one device (docs/sharding.md)")
+    p.add_argument("--weights-dtype", metavar="DTYPE",
+                   help="lm: store the matmul weights in bf16 or int8 (per-channel scales), computing in f32; "
+                        "validate then measures next-token agreement with f32 (default f32)")
     p.add_argument("--tolerances", metavar="FILE", help="tolerance rules (default configs/conformance.json)")
     p.add_argument("--dump-dir", metavar="DIR", help="write every compile stage's IR into DIR")
     p.add_argument("--suite", metavar="FILE", help="run the entries of a suite file (configs/suites/*.json)")
@@ -59,7 +65,7 @@ def register(sub) -> None:
 
 
 OPTION_KEYS = ("model", "workload", "target", "weights", "size", "seed", "batch", "image", "threads", "runs",
-               "warmup", "peers", "max_tokens", "tolerances", "dump_dir", "iree_flags")
+               "warmup", "peers", "max_tokens", "tolerances", "dump_dir", "iree_flags", "mesh", "weights_dtype")
 
 
 def cmd_eval(args) -> int:
@@ -69,6 +75,10 @@ def cmd_eval(args) -> int:
 
     if args.trace_json and not args.profile:
         raise UsageError("--trace-json needs --profile")
+    if args.mesh is not None:
+        from ptir.models.parallel import parse_mesh_option
+
+        parse_mesh_option(args.mesh)   # a malformed mesh stops before any weights load
     given = {k: getattr(args, k) for k in OPTION_KEYS if getattr(args, k) is not None}
     if args.suite:
         runs = read_suite(args.suite, given)

@@ -34,6 +34,11 @@ def register(sub) -> None:
                    help="decode with a KV cache (default); --no-kv-cache recomputes the whole context per token")
     p.add_argument("--target", "-t", choices=list(TARGETS), default="llvm-cpu", metavar="TARGET",
                    help=f"where to run: {', '.join(TARGETS)} (default llvm-cpu)")
+    p.add_argument("--weights-dtype", choices=("f32", "bf16", "int8"), default="f32", metavar="DTYPE",
+                   help="store the matmul weights in f32, bf16 or int8 (per-channel scales; computing in f32 "
+                        "either way): fewer bytes per token, slightly different logits (default f32)")
+    p.add_argument("--mesh", metavar="AXES", help="xla-cpu: split GPT-2 over a device mesh in the Megatron "
+                   "tensor-parallel pattern, e.g. x=2 (docs/sharding.md)")
     p.set_defaults(handler=cmd_generate)
 
 
@@ -45,11 +50,15 @@ def _check_args(args) -> None:
 
 
 def cmd_generate(args) -> int:
+    from ptir.functional.sharding import sharding_plan
     from ptir.models.generate import fitting_capacity, generator
     from ptir.models.gpt2 import GPT2
+    from ptir.models.parallel import mesh_plan, parse_mesh_option
     from ptir.models.tokenizer import Tokenizer
 
     _check_args(args)
+    if args.mesh is not None:
+        parse_mesh_option(args.mesh)   # before the weights load
     tokenizer = Tokenizer.load(args.tokenizer, args.vocab, args.merges)
     weights, config = GPT2.load_checkpoint(args.weights, args.config)
     prompt = tokenizer.encode(args.prompt)
@@ -58,11 +67,14 @@ def cmd_generate(args) -> int:
         print(f"ptirc: note: the model's context holds {config['n_positions']} tokens: after the prompt's "
               f"{len(prompt)}, at most {room} new ones (not --max-tokens {args.max_tokens})", file=sys.stderr)
     capacity = fitting_capacity(len(prompt) + args.max_tokens, config["n_positions"])
-    gen = generator(GPT2, config, weights, args.target, kv_cache=args.kv_cache, capacity=capacity)
-    gen.check_prompt(prompt)   # before a possibly long compile
-    start = time.perf_counter()
-    gen.compile()
-    compile_s = time.perf_counter() - start
+    plan = mesh_plan(args.mesh, args.target, GPT2, config)
+    with sharding_plan(plan):   # the programs are traced and compiled inside
+        gen = generator(GPT2, config, weights, args.target, weights_dtype=args.weights_dtype,
+                        kv_cache=args.kv_cache, capacity=capacity)
+        gen.check_prompt(prompt)   # before a possibly long compile
+        start = time.perf_counter()
+        gen.compile()
+        compile_s = time.perf_counter() - start
     stream = tokenizer.stream()
     for token in gen.generate(prompt, args.max_tokens, args.temperature, args.top_k, args.seed, tokenizer.eos_id):
         sys.stdout.write(stream.push(token))
@@ -70,7 +82,7 @@ def cmd_generate(args) -> int:
     sys.stdout.write(stream.flush() + "\n")
     rate = f"{gen.decoded / gen.decode_s:.1f} tok/s" if gen.decoded else "no steps"
     print(f"compile {compile_s:.2f} s; prefill {len(prompt)} tokens {1e3 * gen.prefill_s:.1f} ms; "
-          f"decode {gen.decoded} steps {rate} ({args.target}, "
+          f"decode {gen.decoded} steps {rate} ({args.target}{f' over mesh {args.mesh}' if plan else ''}, "
           f"{f'kv cache of {capacity}' if args.kv_cache else f'no cache, window {capacity}'})",
           file=sys.stderr)
     return 0

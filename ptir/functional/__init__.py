@@ -30,7 +30,7 @@ from .elementwise import (
 from .linalg import bmm, linear, matmul
 from .normalization import batch_norm, layer_norm, log_softmax, rms_norm, softmax
 from .shape import argmax, cat, concat, dropout, embedding, narrow, pad, split, topk
-from .sharding import Mesh, shard, sharded
+from .sharding import Mesh, ShardingPlan, shard, sharded, sharding_plan
 from .tensor import Tensor
 from .tracer import spec
 
@@ -43,5 +43,5 @@ __all__ = [
     "conv2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d",
     "scaled_dot_product_attention", "attention", "update_cache", "rotary_cos_sin", "rotary_embedding",
     "embedding", "dropout", "pad", "cat", "concat", "narrow", "split", "argmax", "topk",
-    "Mesh", "shard", "sharded",
+    "Mesh", "ShardingPlan", "shard", "sharded", "sharding_plan",
 ]

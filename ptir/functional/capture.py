@@ -17,7 +17,7 @@ from ..dialect import dtypes as dt
 from ..dialect.program import Builder, Program
 from ..dialect.sharding import MESH_ATTR
 from ..dialect.types import TensorType, tensor
-from .sharding import Sharded, check_argument, mesh_of, use_mesh
+from .sharding import Sharded, active_plan, apply_plan, check_argument, mesh_of, use_mesh
 from .tensor import Tensor
 from .tracer import Tracer, fail
 
@@ -82,6 +82,8 @@ def trace(fn, *specs, name: str = "main") -> Program:
     builder.ret(*results)
     if mesh_of(tracer) is not None:
         program.attributes[MESH_ATTR] = mesh_of(tracer).to_attr()
+    if active_plan() is not None:   # a `sharding_plan` block: docs/sharding.md
+        apply_plan(program, active_plan())
     return program
 
 

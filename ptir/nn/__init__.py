@@ -20,7 +20,8 @@ from .layers import (
     SiLU,
 )
 from .module import Module, ModuleList, Parameter, Sequential, StateDictError, manual_seed
+from .quantize import quantize_weights
 
 __all__ = ["Module", "Sequential", "ModuleList", "Parameter", "StateDictError", "manual_seed",
            "Linear", "LayerNorm", "RMSNorm", "Embedding", "Conv2d", "BatchNorm2d", "FeedForward",
-           "CausalSelfAttention", "ReLU", "GELU", "SiLU"]
+           "CausalSelfAttention", "ReLU", "GELU", "SiLU", "quantize_weights"]

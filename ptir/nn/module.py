@@ -37,7 +37,12 @@ class Parameter:
         return self.data.dtype
 
     def __repr__(self) -> str:
-        return f"Parameter(shape={self.shape}, dtype={self.dtype})"
+        return f"{type(self).__name__}(shape={self.shape}, dtype={self.dtype})"
+
+    def traced(self, tracer):
+        """What reading this weight gives while `tracer` captures its module: the weight's
+        `ptir.param` argument (ptir.nn.quantize overrides it for narrow weights)."""
+        return tracer.param(self, self.data)
 
 
 _rng = np.random.default_rng(0)
@@ -106,7 +111,7 @@ class Module:
             if name in d.get(store, {}):
                 w = d[store][name]
                 tracer = current_tracer()
-                return tracer.param(w, w.data) if tracer is not None else w
+                return w.traced(tracer) if tracer is not None else w
         if name in d.get("_modules", {}):
             return d["_modules"][name]
         raise AttributeError(f"{type(self).__name__} has no attribute {name!r}")
@@ -171,9 +176,14 @@ class Module:
         arrays = {k: _to_numpy(v) for k, v in state_dict.items() if k in own}
         bad = [f"{k}: expected shape {own[k].shape}, got {a.shape}" for k, a in arrays.items()
                if a.shape != own[k].shape]
+        # a weight stored narrow takes its stored form only: casting floats to int8 would
+        # drop the scale silently (load first, then ptir.nn.quantize_weights)
+        narrow = [f"{k} ({own[k].dtype}, given {a.dtype})" for k, a in arrays.items()
+                  if own[k].dtype.kind in "iu" and a.dtype.kind == "f"]
         problems = ([f"missing keys: {', '.join(missing)}"] * bool(missing)
                     + [f"unexpected keys: {', '.join(unexpected)}"] * bool(unexpected)
-                    + [f"shape mismatch: {'; '.join(bad)}"] * bool(bad))
+                    + [f"shape mismatch: {'; '.join(bad)}"] * bool(bad)
+                    + [f"float values for integer weights: {', '.join(narrow)}"] * bool(narrow))
         if problems:
             raise StateDictError("; ".join(problems), op=f"{type(self).__name__}.load_state_dict")
         for k, a in arrays.items():

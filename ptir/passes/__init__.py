@@ -21,7 +21,7 @@ Every pass keeps results bit for bit (NaN payloads aside) and is built on one dr
 (`rewrite.py`) that rebuilds a function op by op through the ops' type rules.
 """
 
-from . import canonicalize, channels_last, cse, fold_constants, fold_conv_scale, simplify  # noqa: F401
+from . import canonicalize, channels_last, cse, dequant_scale, fold_constants, fold_conv_scale, simplify  # noqa: F401
 from .fold_params import ParamTransform, fold_params
 from .manager import DEFAULT_PIPELINE, PASSES, Pass, optimize, register_pass, resolve, run_pipeline
 

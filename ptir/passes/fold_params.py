@@ -75,7 +75,11 @@ def fold_params(program: Program, entry: str = "main") -> tuple[Program, ParamTr
     nbytes = {id(a.value): a.value.type.num_bytes or 0 for a in fn.args if a.param is not None}
 
     def grows(op) -> bool:
-        """Whether op's results take more bytes than the weights they are computed from."""
+        """Whether op's results take more bytes than the weights they are computed from.
+        A contraction is exempt: storing its result (Winograd's G g Gᵀ from conv-algorithm)
+        costs bytes once, recomputing it would cost a matmul on every call."""
+        if op.name == "dot_general":
+            return False
         sizes = [r.type.num_bytes for r in op.results]
         return None not in sizes and sum(sizes) > sum(nbytes[w] for w in sources[id(op.results[0])])
 
@@ -99,6 +103,7 @@ def fold_params(program: Program, entry: str = "main") -> tuple[Program, ParamTr
     # The folded program: the kept arguments, then one weight per cut value.
     olds = [(a.value, a.value.name, a.param) for a in kept_args] + list(zip(boundary, names, names, strict=True))
     shardings = {id(a.value): a.sharding for a in kept_args}
+    shardings.update((id(v), folded_sharding(v, fn)) for v in boundary)
     args = [Argument(Value(v.type, name, None, i), param, shardings.get(id(v)))
             for i, (v, name, param) in enumerate(olds)]
     main = new_function(fn, args)
@@ -152,6 +157,21 @@ def source_weights(v: Value, weights: dict[int, str]) -> list[str]:
             elif v.owner is not None:
                 stack.extend(v.owner.operands)
     return [name for key, name in weights.items() if key in found]
+
+
+def folded_sharding(v: Value, fn: Function):
+    """The sharding of folded tensor `v` (docs/sharding.md): that of a `sharding_constraint`
+    that made it, else the one sharding its sharded source weights share when they have
+    its shape (`w * scale`), else None (replicated).  Shardings never change the numbers,
+    only where the folded weight is placed."""
+    if v.owner is not None and v.owner.name == "sharding_constraint":
+        return v.owner.attrs["sharding"]
+    sharded = {id(a.value): a.param for a in fn.args if a.param is not None and a.sharding is not None}
+    found = [fn.params[name] for name in source_weights(v, sharded)]
+    specs = {a.sharding for a in found}
+    if len(specs) == 1 and all(a.value.type.shape == v.type.shape for a in found):
+        return specs.pop()
+    return None
 
 
 def folded_names(fn: Function, values: list[Value], weights: dict[int, str]) -> list[str]:

@@ -4,6 +4,8 @@ ordinary arguments of @main, placed on the device once at compile time."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from ..dialect.signature import bind_params, check_params, interleave
@@ -21,7 +23,8 @@ def _client():
     jax.config.update("jax_enable_x64", True)
 
     backend = get_backend("cpu")
-    return backend, backend.devices()[0]
+    # this process's first device: under jax.distributed, devices() lists every host's
+    return backend, backend.local_devices()[0]
 
 
 def _placements(module: LoweredModule) -> tuple[list, list, list | None]:
@@ -35,10 +38,10 @@ def _placements(module: LoweredModule) -> tuple[list, list, list | None]:
     mesh = module.mesh
     if mesh is None:
         return [device], [device] * len(module.input_args), None
+    problem = device_problem(mesh.size)
+    if problem:
+        raise CompileError(f"the mesh {mesh.to_attr()} {problem}")
     devices = backend.devices()
-    if len(devices) < mesh.size:
-        raise CompileError(f"the mesh {mesh.to_attr()} needs {mesh.size} devices but XLA has {len(devices)} "
-                           f"(set XLA_FLAGS=--xla_force_host_platform_device_count={mesh.size} before JAX starts)")
     jmesh = jax.sharding.Mesh(np.array(devices[:mesh.size]).reshape(mesh.shape), mesh.names)
 
     def spec(s, rank):
@@ -50,6 +53,61 @@ def _placements(module: LoweredModule) -> tuple[list, list, list | None]:
     return (list(jmesh.devices.flat),
             [NamedSharding(jmesh, spec(a.sharding, a.value.type.rank)) for a in module.input_args],
             [NamedSharding(jmesh, spec(r, t.rank)) for r, t in zip(results, fn.result_types, strict=True)])
+
+
+DEVICE_COUNT_FLAG = "--xla_force_host_platform_device_count"
+
+
+def device_problem(n: int) -> str | None:
+    """Why XLA's CPU client cannot run a mesh of `n` devices (one line), or None."""
+    have = len(_client()[0].devices())
+    if have >= n:
+        return None
+    return f"needs {n} devices but XLA has {have} (set XLA_FLAGS={DEVICE_COUNT_FLAG}={n} before JAX starts)"
+
+
+def request_cpu_devices(n: int) -> None:
+    """Ask for `n` virtual CPU devices in this process (XLA_FLAGS), unless XLA_FLAGS already
+    says how many or JAX is already imported (its CPU client may be running: too late)."""
+    import os
+    import sys
+
+    flags = os.environ.get("XLA_FLAGS", "")
+    if DEVICE_COUNT_FLAG not in flags and "jax" not in sys.modules:
+        os.environ["XLA_FLAGS"] = f"{flags} {DEVICE_COUNT_FLAG}={n}".strip()
+
+
+# The collectives XLA's SPMD partitioner inserts; `-start` is the asynchronous form of each.
+COLLECTIVES = ("all-reduce", "all-gather", "reduce-scatter", "all-to-all", "collective-permute")
+_COLLECTIVE = re.compile(r"^\s*(?:ROOT\s+)?%?[\w.\-]+ = (?P<type>\(.*?\)|\S+) (?P<op>"
+                         + "|".join(COLLECTIVES) + r")(?:-start)?\(", re.M)
+_ARRAY = re.compile(r"\b(?P<dtype>pred|[suf]\d+|bf16|c64|c128|f8\w*)\[(?P<dims>[\d,]*)\]")
+
+
+def collective_traffic(hlo: str) -> dict[str, dict[str, int]]:
+    """The collectives of XLA's optimized HLO text (`XlaExecutable.optimized_hlo`, stage
+    `xla.hlo` of a dump): per kind of COLLECTIVES, how many ops and their bytes per device.
+    An op's bytes are those of its result (all-reduce: the buffer reduced; all-gather: the
+    gathered buffer; reduce-scatter: the scattered piece; collective-permute: the buffer
+    sent), for an async `-start` op the largest buffer of its tuple.  Ops inside loops
+    count once (static count)."""
+    out = {k: {"ops": 0, "bytes": 0} for k in COLLECTIVES}
+    for m in _COLLECTIVE.finditer(hlo):
+        sizes = [_bytes(a["dtype"], a["dims"]) for a in _ARRAY.finditer(m["type"])]
+        start = m.group(0).rstrip("(").endswith("-start")
+        out[m["op"]]["ops"] += 1
+        out[m["op"]]["bytes"] += max(sizes, default=0) if start else sum(sizes)
+    return out
+
+
+def _bytes(dtype: str, dims: str) -> int:
+    """Bytes of an HLO array `dtype[dims]`: the bit width is the number after the letters
+    (f32, bf16, f8e4m3fn), pred and sub-byte types count a byte per element."""
+    bits = 8 if dtype == "pred" else int(re.match(r"[a-z]+(\d+)", dtype)[1])
+    n = 1
+    for d in filter(None, dims.split(",")):
+        n *= int(d)
+    return n * max(bits // 8, 1)
 
 
 def _spmd_options(module: LoweredModule, devices: list):

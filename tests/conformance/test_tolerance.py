@@ -73,13 +73,23 @@ def test_xfail_and_its_reason():
     assert r.lookup("top_k_ties", "xla-cpu", "f32").xfail is None
 
 
+def test_agreement_defaults_to_all_and_comes_from_the_most_specific_rule():
+    r = rules({"test": "model.*", "agreement": 0.5, "reason": "r"},
+              {"test": "model.gpt2.weights-int8", "agreement": 0.9, "reason": "r"})
+    assert r.lookup("add_f32", "ref", "f32").agreement == 1.0
+    assert r.lookup("model.gpt2.weights-int8", "ref", "f32").agreement == 0.9
+    assert r.lookup("model.gpt2.weights-bf16", "ref", "f32").agreement == 0.5
+
+
 @pytest.mark.parametrize("bad,message", [
     ({"rules": [{"backend": "x", "atol": 1e-3}]}, r"rules\[0\]: a tolerance rule must say why"),
     ({"rules": [{"test": "x", "xfail": ""}]}, r"rules\[0\]: 'xfail' must be a non-empty string"),
     ({"rules": [{"test": "x", "atol": -1, "reason": "r"}]}, r"rules\[0\]: 'atol' must be a finite number >= 0"),
     ({"rules": [{"test": "x", "tol": 1, "reason": "r"}]}, r"rules\[0\]: unknown key\(s\) tol"),
     ({"rules": [{"ok": 1}, {"test": "x"}]}, r"rules\[0\]: unknown key"),
-    ({"rules": [{"test": "x", "reason": "r"}]}, r"rules\[0\]: sets none of atol, rtol, xfail"),
+    ({"rules": [{"test": "x", "reason": "r"}]}, r"rules\[0\]: sets none of atol, rtol, agreement, xfail"),
+    ({"rules": [{"test": "x", "agreement": 0.9}]}, r"rules\[0\]: a tolerance rule must say why"),
+    ({"rules": [{"test": "x", "agreement": 1.5, "reason": "r"}]}, r"rules\[0\]: 'agreement' is a share"),
     ({"rules": {"test": "x"}}, r"'rules' must be a list"),
     ({"dtypes": {"f16": {"atol": 1}}}, r"dtypes.f16: needs exactly 'atol' and 'rtol'"),
 ])

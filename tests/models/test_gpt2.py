@@ -144,3 +144,21 @@ def test_generation_stops_at_the_end_token(tiny):
 def test_fitting_capacity():
     assert [fitting_capacity(n, 1024) for n in (1, 128, 129, 600, 5000)] == [128, 128, 256, 1024, 1024]
     assert fitting_capacity(10, 64) == 64
+
+
+@pytest.mark.parametrize("target", ["ref", "llvm-cpu"])
+def test_a_batch_decodes_in_lockstep_as_its_sequences_alone(tiny, target):
+    """Batch 2 (the bench's --batch): each row's logits are those of its sequence run on its
+    own, through prefill and two decode steps; unequal prompts are refused."""
+    config, weights = tiny
+    prompts = [[7, 300, 42, 5, 99], [1, 2, 3, 4, 5]]
+    both = generator(GPT2, config, weights, target, batch=2, capacity=64)
+    alone = generator(GPT2, config, weights, target, capacity=64)
+    rows = [both.start(prompts)]
+    rows += [both.advance([11, 12]), both.advance([13, 14])]
+    for i, prompt in enumerate(prompts):
+        want = [alone.start(prompt), alone.advance(11 + i), alone.advance(13 + i)]
+        for got, w in zip(rows, want, strict=True):
+            np.testing.assert_allclose(got[i], w, rtol=1e-5, atol=1e-5)
+    with pytest.raises(ptir.errors.RunError, match="a batch of 2 runs in lockstep"):
+        both.start([[1, 2, 3], [4, 5]])
