@@ -105,9 +105,13 @@ def bench_lm(m: Model, opts: EvalOptions) -> Report:
                                   batch=opts.batch)
     results = [{"impl": impl, "metric": metric, **summary(values)}
                for impl, metrics in out["samples"].items() for metric, values in metrics.items()]
-    rows = [{"impl": impl, f"prefill_{prompt}_median_ms": statistics.median(s["prefill_ms"]),
-             "decode_median_tok_s": statistics.median(s["decode_tok_s"]), "n": len(s["prefill_ms"]),
-             "compile_s": out["ready_s"][impl]} for impl, s in out["samples"].items()]
+    medians = {impl: {k: statistics.median(v) for k, v in s.items()} for impl, s in out["samples"].items()}
+    torch = medians["torch-eager"]
+    # the ratios, against transformers in the same run: decode speed-up, prefill time share
+    rows = [{"impl": impl, f"prefill_{prompt}_median_ms": med["prefill_ms"], "decode_median_tok_s": med["decode_tok_s"],
+             "decode_vs_torch": med["decode_tok_s"] / torch["decode_tok_s"],
+             "prefill_vs_torch": med["prefill_ms"] / torch["prefill_ms"], "n": len(out["samples"][impl]["prefill_ms"]),
+             "compile_s": out["ready_s"][impl]} for impl, med in medians.items()]
     data = {"model": m.name, "target": opts.target, "threads": opts.threads, "batch": opts.batch,
             "prompt_tokens": prompt, "weights_dtype": opts.weights_dtype,
             "decode_tokens": opts.max_tokens, "results": results,
