@@ -10,7 +10,7 @@ A graph input whose value decides a shape (a Reshape's shape, a Slice's starts f
 run time) cannot be compiled ahead of its value: such a model is compiled at `run`,
 with those inputs bound as constants, once per distinct value.  A model PTIR cannot
 import raises OnnxImportError from `prepare`, naming every unsupported node; one the
-target cannot run (f64 on llvm-cpu) raises TargetLimitError, a kind of OnnxImportError.
+target cannot run (TARGET_LIMITS) raises TargetLimitError, a kind of OnnxImportError.
 """
 
 from __future__ import annotations
@@ -23,38 +23,22 @@ from onnx.backend.base import Backend, BackendRep
 import ptir
 from ptir.importers.onnx import OnnxImportError, from_onnx
 
-
-# What a target cannot run, whatever the importer does: (test on the imported program, why).
-def _has_dtype(name: str):
-    def test(fn) -> bool:
-        types = [a.value.type for a in fn.args] + [r.type for op in fn.ops for r in op.results]
-        return any(t.dtype.name == name for t in types)
-    return test
+from .records import IREE_F64_UNLINKED
 
 
-def _broadcast_conv_kernel(fn) -> bool:
-    """A convolution whose kernel is a broadcast (of a splat constant or a smaller tensor),
-    through reshapes, transposes and casts."""
-    for op in fn.ops:
-        if op.name == "conv":
-            v = op.operands[1]
-            while v.owner is not None and v.owner.name in ("reshape", "transpose", "cast"):
-                v = v.owner.operands[0]
-            source = v.owner
-            if source is not None and v.type.num_elements > 1 and (
-                    (source.name == "constant" and np.size(source.attrs["value"]) == 1)
-                    or (source.name == "broadcast_to" and source.operands[0].type.num_elements < v.type.num_elements)):
-                return True
-    return False
+def _f64_unlinked(fn) -> bool:
+    """An f64 op IREE's llvm-cpu cannot link (IREE_F64_UNLINKED)."""
+    return any(op.name in IREE_F64_UNLINKED and op.results[0].type.dtype.name == "f64" for op in fn.ops)
 
 
+# What a target cannot run, whatever the importer does: {target: [(test on the imported
+# program's entry, why)]}.  f64 is kept on llvm-cpu (KEEP_F64 in ptir/runtime/iree_backend.py)
+# and computed right but for the libm functions IREE does not link; the xla backend works
+# around XLA's splat-kernel convolution bug (YNN_NO_REDUCE in ptir/runtime/xla_backend.py).
 TARGET_LIMITS = {
-    "llvm-cpu": [(_has_dtype("f64"), "f64: IREE 3.13 demotes f64 to f32 (--iree-input-demote-f64-to-f32 is on by "
-                                     "default): the module takes and gives f32 where the model has f64")],
-    "xla-cpu": [(_broadcast_conv_kernel, "a convolution whose kernel is a broadcast (a splat constant): XLA's CPU "
-                                         "compiler (jax 0.10.2) gives NaN or garbage for it when a reduce_window "
-                                         "follows (the light model zoo's ConstantOfShape weights); jax.jit alone "
-                                         "reproduces it")],
+    "llvm-cpu": [(_f64_unlinked, "f64 " + ", ".join(IREE_F64_UNLINKED) + ": IREE 3.13's llvm-cpu links no f64 "
+                                 + ", ".join(sorted(set(IREE_F64_UNLINKED.values()))) + " ('iree-lld: error: "
+                                 "undefined symbol')")],
 }
 
 

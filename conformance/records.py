@@ -114,10 +114,17 @@ def _beyond_ten(x: np.ndarray) -> np.ndarray:
     return np.abs(x.astype(np.float64)) > 10
 
 
+# PTIR's ops whose f64 IREE 3.13's llvm-cpu cannot link (the libm function it calls), kept f64.
+IREE_F64_UNLINKED = {"sin": "sin", "cos": "cos", "tanh": "tanh", "rem": "fmod"}
+
 # The one list of what the sweep leaves out (compiler deviations the lowering does not work around).
 EDGE_SKIPS: tuple[EdgeSkip, ...] = (
-    EdgeSkip("llvm-cpu", "*", "f64", "IREE 3.13 demotes f64 to f32 (--iree-input-demote-f64-to-f32 is on by "
-             "default), which changes @main's signature: the module rejects f64 arguments"),
+    # f64 is kept on llvm-cpu (KEEP_F64 in ptir/runtime/iree_backend.py); these ops are not right in it.
+    *(EdgeSkip("llvm-cpu", name, "f64", f"IREE 3.13's llvm-cpu links no f64 {fn}: 'iree-lld: error: undefined "
+               f"symbol: {fn}'") for name, fn in IREE_F64_UNLINKED.items()),
+    EdgeSkip("llvm-cpu", "log1p", "f64", "IREE 3.13's f64 log1p gives +0.0 for -0.0"),
+    EdgeSkip("llvm-cpu", "pow", "f64", "IREE 3.13's f64 pow is 1.2e-14 off (relative) at DBL_MAX ** 0.5 "
+             "(1.3407807929942438e154 for 1.3407807929942596e154)"),
     *(EdgeSkip("llvm-cpu", name, "*", "IREE 3.13 reduces sin/cos arguments by pi/2 in f32 arithmetic: the "
                "error grows as |x| * 3e-7, past the transcendental tolerance from |x| ~ 10 (3e-4 at 1e3, 0.3 at "
                "1e6), and from 1e8 the results are not even in [-1, 1] (-inf for FLT_MAX); a Payne-Hanek "

@@ -68,15 +68,34 @@ lowering("argmax")(_arg_rule("gt"))
 lowering("argmin")(_arg_rule("lt"))
 
 
+def covered_padding(shape, window, strides, padding) -> tuple[list[int], list[tuple[int, int]]]:
+    """The input's extent each dim's windows read, and the padding they read: the high
+    padding cut to what the last window reaches (negative: trailing elements it never
+    reads, cut from the input instead).  The result is the same; IREE 3.13 fails to
+    compile a reduce_window whose windows stop short of the padded input's end ("'linalg.
+    generic' op inferred input/output operand #1 has shape's dimension #0 to be 5, but
+    found 3")."""
+    limit, out = [], []
+    for size, w, st, (lo, hi) in zip(shape, window, strides, padding, strict=True):
+        count = (size + lo + hi - w) // st + 1
+        exact = (count - 1) * st + w - size - lo if count > 0 else hi
+        limit.append(size + min(exact, 0))
+        out.append((lo, max(min(exact, hi), 0)))
+    return limit, out
+
+
 @lowering("reduce_window")
 def _reduce_window(em: Emitter, op, x: V) -> V:
     a = op.attrs
     kind = a["kind"]
+    limit, padding = covered_padding(x.shape, a["window"], a["strides"], a["padding"])
+    if limit != list(x.shape):
+        x = em.slice(x, [0] * x.rank, limit)
     init = _init(em, kind, x.dtype)   # StableHLO pads with the init value: the identity
     region = em.region([scalar(x.dtype)] * 2, _combiner(em, kind))
     return em.op("stablehlo.reduce_window", [x, init], op.results[0].type,
                  {"window_dimensions": i64s(a["window"]), "window_strides": i64s(a["strides"]),
-                  "padding": pairs(a["padding"])}, [region])
+                  "padding": pairs(padding)}, [region])
 
 
 @lowering("top_k")

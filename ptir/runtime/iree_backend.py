@@ -53,6 +53,16 @@ def iree_flags(options: CompileOptions) -> list[str]:
 
 
 DATA_TILING = "--iree-opt-data-tiling"
+# IREE demotes f64 to f32 unless told not to (the module would then take and give f32 where
+# PTIR's signature says f64); its llvm-cpu computes f64 right when kept.  Given only for a
+# module with f64, so f32 programs keep their compile-cache keys.
+KEEP_F64 = "--iree-input-demote-f64-to-f32=false"
+
+
+def module_flags(text: str, options: CompileOptions) -> list[str]:
+    """iree_flags, and KEEP_F64 when the StableHLO `text` has an f64 tensor."""
+    keep = [KEEP_F64] if re.search(r"[x<]f64>", text) else []
+    return [*iree_flags(options), *keep]
 
 
 def compile_vmfb(text: str, flags: list[str], emit: Emit = no_emit, scratch: str | None = None,
@@ -244,7 +254,7 @@ class IreeBackend(Backend):
         (without them it can still be written out and run later with --params)."""
         fn = module.function
         weights = bind_params(fn, options.params) if options.params and not options.embed_params else None
-        vmfb = compile_vmfb(module.text, iree_flags(options), emit, options.scratch, options.cache)
+        vmfb = compile_vmfb(module.text, module_flags(module.text, options), emit, options.scratch, options.cache)
         if options.embed_params:
             fn = function_from_signature(signature(fn, with_params=False))
         return IreeExecutable(fn, vmfb, weights, options.driver)

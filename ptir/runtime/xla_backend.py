@@ -10,6 +10,7 @@ import numpy as np
 
 from ..dialect.signature import bind_params, check_params, interleave
 from ..errors import CompileError, RunError
+from ..lower_stablehlo.linalg import is_splat
 from ..lower_stablehlo.module import LoweredModule
 from .backend import Backend, CompileOptions, Emit, Executable, no_emit
 from .stages import StageEvent, Timer
@@ -110,12 +111,25 @@ def _bytes(dtype: str, dims: str) -> int:
     return n * max(bits // 8, 1)
 
 
+# XLA 0.10.2's CPU compiler hands reductions (reduce, reduce_window) to YNNPACK fusions by
+# default (with its dot and convolution fusions); in a module with a convolution whose
+# kernel is a splat (the ONNX light model zoo's ConstantOfShape weights), those give NaN
+# or garbage, differing from process to process (jax.jit alone reproduces it: a 32x3x3x3
+# splat kernel on a 1x3x16x16 input, summed; test_a_convolution_with_a_splat_kernel_is_right
+# in tests/importers/test_onnx.py).  Such a module keeps YNNPACK's dot and convolution
+# fusions, without its reductions.
+YNN_NO_REDUCE = ("xla_cpu_experimental_ynn_fusion_type",
+                 "LIBRARY_FUSION_TYPE_INDIVIDUAL_DOT,LIBRARY_FUSION_TYPE_INDIVIDUAL_CONVOLUTION")
+
+
 def _spmd_options(module: LoweredModule, devices: list):
     """XLA's compile options: SPMD partitioning over the mesh (Shardy), as jax builds them
     (jax/_src/compiler.py get_compile_options), or the defaults for one device."""
     from jaxlib import xla_client as xc
 
     options = xc.CompileOptions()
+    if any(op.name == "conv" and is_splat(op.operands[1]) for op in module.function.ops):
+        options.env_option_overrides = [YNN_NO_REDUCE]
     if module.mesh is None:
         return options
     options.num_replicas, options.num_partitions = 1, module.mesh.size
