@@ -62,10 +62,15 @@ class ResNet(VisionNet):
 
 class ResNetFamily(VisionFamily):
     name = "resnet34"
-    # IREE's direct convolutions are slow on this AVX2 CPU; as matmuls over im2col patches
+    # IREE's direct convolutions are slow on AVX2 CPUs; as matmuls over im2col patches
     # (which data tiling then packs) ResNet34 ran 10x faster: 1888 -> 188 ms, measured with
     # benchmarks/iree_flags.py --model resnet34 (docs/performance.md).  MobileNetV2's
-    # depthwise convolutions run 2.7x slower that way, so it keeps the defaults.
+    # depthwise convolutions run 2.7x slower that way, so it keeps the defaults.  Where
+    # configs/conv_algorithms.json has entries for the host's CPU class, the conv-algorithm
+    # pass rewrites the layers that pay and this flag reaches only the rest (measured
+    # neutral on AVX-512: ResNet34 auto 57.9 vs 56.3 ms without it, docs/performance.md
+    # entry 12); the table has no AVX2 entries yet, and there the flag is what keeps
+    # ResNet34 fast.
     iree_flags = ("--iree-global-opt-use-im2col-for-convs",)
     sizes = {
         "full": {"layers": [3, 4, 6, 3], "num_classes": 1000, "image_size": 224, "layout": "nhwc"},

@@ -30,7 +30,8 @@ from .dialect import Program, verify
 from .dialect.signature import bind_params
 from .errors import UsageError
 from .lower_stablehlo import LoweredModule, lower
-from .passes import DEFAULT_PIPELINE, optimize
+from .passes import DEFAULT_PIPELINE, PassContext, optimize
+from .passes.conv_algorithm import check_algorithm
 from .runtime import CompileOptions, Executable, get_backend
 from .runtime.backend import Artifact
 from .runtime.stages import CompileJob, DumpDir, Observer, StageEvent, Timer
@@ -94,7 +95,8 @@ class Compiled:
 
 def compile(program, *specs, target: str = "ref", entry: str = "main", params=None, flags: Sequence[str] = (),
             dump_dir: str | None = None, passes: Sequence[str] | str | None = None,
-            observers: Sequence[Observer] = (), until: str | None = None, **target_options) -> Compiled:
+            observers: Sequence[Observer] = (), until: str | None = None, conv_algorithm: str = "auto",
+            **target_options) -> Compiled:
     """Compile `program`'s entry function for `target` (`ref`, `llvm-cpu`, `xla-cpu`).
 
     `program` is a Program, or a Python callable or ptir.nn.Module traced first on
@@ -108,6 +110,9 @@ def compile(program, *specs, target: str = "ref", entry: str = "main", params=No
     (llvm-cpu).  `dump_dir` receives every stage (DumpDir); `observers` see every stage.
     `until="stablehlo"` stops after lowering, with portable StableHLO (weights as
     arguments, or constants with embed_params=True) and no target compile.
+    `conv_algorithm` is what the conv-algorithm pass does: `auto` (its measured table for
+    the target and this host's CPU) or one of `direct`, `im2col`, `winograd2`, `winograd4`,
+    `shifted`, forced on every convolution it suits.
     `target_options` are CompileOptions fields (cpu, driver, embed_params, cache).
 
     Raises UsageError (unknown target, option or pass), ParseError/VerifyError,
@@ -115,6 +120,7 @@ def compile(program, *specs, target: str = "ref", entry: str = "main", params=No
     """
     if until not in UNTIL:
         raise UsageError(f"until must be one of {UNTIL}, not {until!r}")
+    check_algorithm(conv_algorithm)
     if isinstance(program, Program) and specs:   # compile(program, "llvm-cpu"): the target by position
         (target,) = specs
     backend = get_backend(target)
@@ -128,7 +134,7 @@ def compile(program, *specs, target: str = "ref", entry: str = "main", params=No
     name = program.name if isinstance(program, Program) else getattr(program, "__name__", type(program).__name__)
     job = CompileJob(name or entry, target)
     everyone = (*_OBSERVERS.get(), *observers, *((DumpDir(dump_dir),) if dump_dir else ()))
-    run = _Run(job, everyone)
+    run = _Run(job, everyone, PassContext.for_target(backend.name, options.cpu, conv_algorithm))
     for o in everyone:
         o.compile_started(job)
     ok = False
@@ -149,8 +155,8 @@ def _is_torch_module(obj) -> bool:
 class _Run:
     """One compile's stages, each reported to the observers as it ends."""
 
-    def __init__(self, job: CompileJob, observers: tuple[Observer, ...]):
-        self.job, self.observers = job, observers
+    def __init__(self, job: CompileJob, observers: tuple[Observer, ...], context: PassContext):
+        self.job, self.observers, self.context = job, observers, context
         self.wants_ir = any(o.wants_ir for o in observers)
 
     def text(self, program: Program) -> str | None:
@@ -209,7 +215,7 @@ class _Run:
             self.emit(StageEvent(f"pass.{name}", self.text(p), ".ptir", now - last[0], last[0]))
             last[0] = now
 
-        program, folded = optimize(program, params, passes, entry=entry, on_stage=on_stage)
+        program, folded = optimize(program, params, passes, entry=entry, on_stage=on_stage, context=self.context)
         return program, folded if folded is not None else params
 
     def lower(self, program: Program, backend, options: CompileOptions, until) -> LoweredModule:

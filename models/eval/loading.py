@@ -71,4 +71,5 @@ def compile_forward(m: Model, fn, inputs, opts: EvalOptions, module=None, **opti
     weights) compiled for the target with that module's weights."""
     if opts.target == "llvm-cpu":
         options["flags"] = [*m.family.iree_flags, *opts.iree_flags]
+    options.setdefault("conv_algorithm", opts.conv_algorithm)
     return ptir.compile(fn, *inputs, target=opts.target, params=(module or m.module).state_dict(), **options)

@@ -31,6 +31,7 @@ class EvalOptions:
     tolerances: str = CONFIG
     max_tokens: int = 16
     iree_flags: list[str] = field(default_factory=list)   # extra iree-compile flags (llvm-cpu)
+    conv_algorithm: str = "auto"     # the conv-algorithm pass: auto (measured table) or one forced
     weights_dtype: str = "f32"       # bf16 or int8: weights stored narrow (lm; ptir.nn.quantize)
     mesh: str | None = None          # "x=2": the model split over a device mesh (xla-cpu; docs/sharding.md)
 

@@ -9,7 +9,7 @@ import os
 import sys
 
 from ..errors import PtirError, UsageError
-from .io import add_output, atomic_output, count, positive, read_json
+from .io import add_conv_algorithm, add_output, atomic_output, count, positive, read_json
 
 FORMATS = ("table", "json", "csv")
 
@@ -47,6 +47,7 @@ def register(sub) -> None:
     p.add_argument("--max-tokens", type=positive, metavar="N", help="run (lm): tokens to generate (default 16)")
     p.add_argument("--iree-flag", dest="iree_flags", action="append", metavar="FLAG",
                    help="an extra iree-compile flag (llvm-cpu; repeatable), e.g. --iree-flag=--iree-opt-level=O2")
+    add_conv_algorithm(p, default=None)
     p.add_argument("--mesh", metavar="AXES", help="xla-cpu: split the model over a device mesh, e.g. x=2 or "
                    "x=2,y=2 (gpt2: Megatron tensor parallel; vision: data parallel over --batch); validate also "
                    "compares with one device (docs/sharding.md)")
@@ -65,7 +66,8 @@ def register(sub) -> None:
 
 
 OPTION_KEYS = ("model", "workload", "target", "weights", "size", "seed", "batch", "image", "threads", "runs",
-               "warmup", "peers", "max_tokens", "tolerances", "dump_dir", "iree_flags", "mesh", "weights_dtype")
+               "warmup", "peers", "max_tokens", "tolerances", "dump_dir", "iree_flags", "mesh", "weights_dtype",
+               "conv_algorithm")
 
 
 def cmd_eval(args) -> int:

@@ -26,6 +26,16 @@ def check_outputs(args: argparse.Namespace) -> None:
             check_output(path)
 
 
+def add_conv_algorithm(p: argparse.ArgumentParser, default: str | None = "auto") -> None:
+    """--conv-algorithm: what the conv-algorithm pass does with each 2-D convolution."""
+    from ..passes.conv_algorithm import ALGORITHMS
+
+    p.add_argument("--conv-algorithm", choices=("auto", *ALGORITHMS), default=default, metavar="ALG",
+                   help=f"each 2-D convolution as: auto (the measured table for the target and this CPU, "
+                        f"configs/conv_algorithms.json; the default) or one of {', '.join(ALGORITHMS)} "
+                        f"wherever it suits")
+
+
 def count(text: str) -> int:
     """argparse `type` of a whole number >= 0 (a seed, a number of warm-up runs)."""
     try:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..errors import UsageError
-from .io import add_output, atomic_output, load_model
+from .io import add_conv_algorithm, add_output, atomic_output, load_model
 
 EMITS = {"llvm-cpu": ("vmfb", "stablehlo", "vhlo"), "xla-cpu": ("stablehlo", "vhlo")}
 
@@ -32,6 +32,7 @@ def register(sub) -> None:
     p.add_argument("--iree-flag", action="append", default=[], metavar="FLAG",
                    help="an extra iree-compile flag, e.g. --iree-flag=--iree-opt-level=O3 (repeatable)")
     p.add_argument("-O0", dest="O0", action="store_true", help="skip the optimizer (the baseline pipeline)")
+    add_conv_algorithm(p)
     p.add_argument("--cpu", default="host",
                    help="llvm-cpu: the CPU to compile for (default host; name one, e.g. znver4 or generic, "
                         "for artifacts meant to run elsewhere)")
@@ -62,7 +63,7 @@ def cmd_lower(args) -> int:
     options = dict(flags=args.iree_flag, cpu=args.cpu) if args.target == "llvm-cpu" else {}
     compiled = compile(program, target=args.target, entry=args.entry, params=weights, dump_dir=args.dump_dir,
                        passes=() if args.O0 else None, until=None if emit == "vmfb" else "stablehlo",
-                       embed_params=args.embed_params, **options)
+                       embed_params=args.embed_params, conv_algorithm=args.conv_algorithm, **options)
     if emit == "vmfb":
         payload = compiled.artifact.data
     else:

@@ -7,7 +7,7 @@ import sys
 import numpy as np
 
 from ..errors import RunError, UsageError
-from .io import add_output, count, load_model, load_npz, load_program, save_npz
+from .io import add_conv_algorithm, add_output, count, load_model, load_npz, load_program, save_npz
 
 
 def register(sub) -> None:
@@ -33,6 +33,7 @@ def register(sub) -> None:
     p.add_argument("--inputs", metavar="IN.npz", help="input arrays keyed by argument name")
     add_output(p, "--output", "-o", metavar="OUT.npz", help="write the results here")
     p.add_argument("--seed", type=count, default=0, help="seed of the random inputs (default 0)")
+    add_conv_algorithm(p)
     p.set_defaults(handler=cmd_run)
 
     p = sub.add_parser("ops", help="the op reference, generated from the registry",
@@ -109,6 +110,8 @@ def summarize(results: list[np.ndarray]) -> str:
 
 
 def cmd_run(args) -> int:
+    if args.file.endswith(".vmfb") and args.conv_algorithm != "auto":
+        raise UsageError("--conv-algorithm applies when compiling: a .vmfb is compiled already")
     exe = _load_vmfb(args) if args.file.endswith(".vmfb") else _compile(args)
     fn = exe.fn
     inputs = inputs_from_npz(fn, args.inputs) if args.inputs else random_inputs(fn, args.seed)
@@ -126,7 +129,8 @@ def _compile(args):
     prog, imported = load_model(args.file)   # a .pt2 brings its own weights
     entry = args.entry or "main"
     prog.entry(entry)
-    return ptir.compile(prog, args.target or "ref", entry=entry, params=args.params or imported).executable
+    return ptir.compile(prog, args.target or "ref", entry=entry, params=args.params or imported,
+                        conv_algorithm=args.conv_algorithm).executable
 
 
 def _load_vmfb(args):

@@ -103,5 +103,5 @@ def quantize_weights(module: Module, dtype: str, axes: Mapping[str, int]) -> Mod
         if scale is not None:
             s = Parameter(scale)
             m.register_buffer(f"{name}_scale", s)
-        setattr(m, name, QuantizedParameter(q, s, axis % w.data.ndim))
+        m.__dict__["_parameters"][name] = QuantizedParameter(q, s, axis % w.data.ndim)   # same key, narrow
     return module

@@ -17,13 +17,18 @@ fold-params runs only when the weights are given at compile time: it renames the
 an artifact that takes its weights later (a .vmfb run with the original safetensors)
 must be compiled without (params=None).
 
-Every pass keeps results bit for bit (NaN payloads aside) and is built on one driver
+Every pass keeps results bit for bit (NaN payloads aside) unless it declares
+`reassociates` (fold-conv-scale, conv-algorithm), and is built on one driver
 (`rewrite.py`) that rebuilds a function op by op through the ops' type rules.
+conv-algorithm, in the default pipeline, needs to know where the program runs: ptir.compile
+gives it a PassContext (target, the host CPU's feature class, a forced algorithm); without
+one (ptirc opt, run_pipeline alone, the `ref` target) it changes nothing, so the default
+pipeline stays bit for bit there.
 """
 
-from . import canonicalize, channels_last, cse, dequant_scale, fold_constants, fold_conv_scale, simplify  # noqa: F401
+from . import canonicalize, channels_last, conv_algorithm, cse, dequant_scale, fold_constants, fold_conv_scale, simplify  # noqa: F401
 from .fold_params import ParamTransform, fold_params
-from .manager import DEFAULT_PIPELINE, PASSES, Pass, optimize, register_pass, resolve, run_pipeline
+from .manager import DEFAULT_PIPELINE, PASSES, Pass, PassContext, optimize, register_pass, resolve, run_pipeline
 
-__all__ = ["PASSES", "DEFAULT_PIPELINE", "Pass", "register_pass", "resolve", "run_pipeline", "optimize",
-           "fold_params", "ParamTransform"]
+__all__ = ["PASSES", "DEFAULT_PIPELINE", "Pass", "PassContext", "register_pass", "resolve", "run_pipeline",
+           "optimize", "fold_params", "ParamTransform"]

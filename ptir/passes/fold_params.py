@@ -16,7 +16,9 @@ Where to cut: a weight-only op whose result takes more bytes than the weights it
 computed from (broadcast_to, pad, a widening convert) is not stored, it stays in the
 program on its smaller operand, so folding never makes the weights bigger: a bias
 broadcast to the batch stays a bias, and int8 or bf16 weights dequantized to f32 stay
-int8 or bf16, their dequantization running where the matmul reads them.
+int8 or bf16, their dequantization running where the matmul reads them.  A contraction
+(dot_general) is stored even when larger: Winograd's transformed weights (conv-algorithm)
+are 16/9 or 36/9 of the weights, and recomputing them would cost a matmul per call.
 
 A folded tensor is named after the weight it is derived from: follow each op's first
 operand back to a weight (`conv.weight` for `conv.weight * scale`, `bn.bias` for

@@ -71,8 +71,9 @@ def run(case: Case) -> str:
     return str(run_pipeline(ptir.parse(case.source, str(case.file)), case.passes))
 
 
-def update(path: Path) -> None:
-    """Rewrite the CHECK lines of every case in `path` with the output of its passes."""
+def update(path: Path, run=run) -> None:
+    """Rewrite the CHECK lines of every case in `path` with the output of its passes
+    (`run(case)`: the text they print)."""
     pieces = []
     for case, (_, lines) in zip(load(path), split_cases(path.read_text()), strict=True):
         body = [x for x in lines if not x.startswith(CHECK)]

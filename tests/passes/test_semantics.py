@@ -88,7 +88,8 @@ def test_optimize_runs_the_pipeline_then_fold_params():
     inputs, params = random_data(program, np.random.default_rng(2), specials=False)
     stages = []
     optimized, new_params = optimize(program, params, on_stage=lambda name, p: stages.append(name))
-    assert stages == ["canonicalize", "channels-last", "simplify", "fold-constants", "cse", "dce", "fold-params"]
+    assert stages == ["canonicalize", "channels-last", "simplify", "conv-algorithm", "fold-constants", "cse", "dce",
+                      "fold-params"]
     assert set(new_params) == {"conv.weight.folded", "bn.bias.folded"}
     assert_same_bits(run_ref(optimized, inputs, new_params), run_ref(program, inputs, params))
     same, none = optimize(program)
