@@ -403,3 +403,11 @@ def test_a_bad_pt2_is_one_line(content, tmp_path, capsys):
         p.write_bytes(content)
     fails(["import", p, "-o", tmp_path / "m.ptir"], capsys, 1, "m.pt2")
     assert not (tmp_path / "m.ptir").exists()
+
+
+@pytest.mark.parametrize("target", ["ref", "llvm-cpu", "xla-cpu"])
+def test_a_function_with_no_results_runs_everywhere(target):
+    """`-> ()` is a valid program (ptirc check takes it): calling it gives no results on
+    every target (llvm-cpu's runtime answers None for it)."""
+    program = ptir.parse("module {\n  func @main(%x: tensor<4xf32>) -> () {\n    return\n  }\n}\n")
+    assert list(ptir.compile(program, target)(np.zeros(4, np.float32))) == []

@@ -329,7 +329,7 @@ class Parser:
             raise s.error(f"expected a type like 'tensor<4xf32>', found {s.found()}")
         s.expect("<")
         end = s.text.find(">", s.pos)
-        if end < 0:
+        if end < 0 or "\n" in s.text[s.pos:end]:   # a tensor type is written on one line
             raise s.error("expected '>' to close the tensor type")
         body = s.text[s.pos:end]
         parts = body.split("x") if body else [""]

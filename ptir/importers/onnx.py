@@ -1508,13 +1508,16 @@ def _load(model) -> onnx.ModelProto:
     if isinstance(model, onnx.ModelProto):
         return model
     try:
-        if isinstance(model, bytes):
-            return onnx.load_from_string(model)
-        return onnx.load(os.fspath(model))
+        proto = onnx.load_from_string(model) if isinstance(model, bytes) else onnx.load(os.fspath(model))
     except FileNotFoundError as e:
         raise OnnxImportError(f"cannot read {e.filename or model}: no such file") from None
     except Exception as e:   # protobuf's DecodeError and onnx's own: one message
         raise OnnxImportError(f"cannot read {model} as an ONNX model: {type(e).__name__}: {e}") from None
+    # protobuf reads zero bytes (an empty file) as a model with nothing set: without a graph
+    # there is nothing to import
+    if not proto.HasField("graph"):
+        raise OnnxImportError(f"cannot read {model} as an ONNX model: it has no graph (an empty file?)")
+    return proto
 
 
 def opset_of(model: onnx.ModelProto) -> int:

@@ -224,6 +224,8 @@ class IreeExecutable(Executable):
             outs = self.invoker(*values)
         except (RuntimeError, ValueError, IndexError, KeyError, OSError) as e:   # IREE status codes
             raise RunError(f"IREE failed to run @{self.fn.name}: {e}") from None
+        if outs is None:   # a function with no results
+            return []
         return list(outs) if isinstance(outs, tuple | list) else [outs]
 
     def on_device(self, value) -> bool:

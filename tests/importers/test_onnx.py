@@ -292,3 +292,15 @@ def test_cases_with_types_ptir_lacks_are_outside_the_goals_scope():
                onnx_cases.OnnxResult("d", "ref", "out of scope")]
     s = onnx_cases.summary(results)
     assert (s["cases"], s["in scope"], s["passed in scope"], s["passed, share of in scope"]) == (4, 2, 1, 50.0)
+
+
+@pytest.mark.parametrize("content", [b"", b"\x08\x07"])
+def test_an_empty_file_is_not_a_model(content, tmp_path, capsys):
+    """Protobuf parses zero bytes (and a bare ir_version) as a model with no graph: refused,
+    and nothing is written."""
+    p = tmp_path / "empty.onnx"
+    p.write_bytes(content)
+    with pytest.raises(OnnxImportError, match="empty.onnx"):
+        from_onnx(str(p))
+    assert main(["import", str(p), "-o", str(tmp_path / "e.ptir")]) == 1
+    assert "empty.onnx" in capsys.readouterr().err and not (tmp_path / "e.ptir").exists()
