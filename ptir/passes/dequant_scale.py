@@ -19,6 +19,7 @@ gets it.
 
 from __future__ import annotations
 
+from ..dialect.ops.linalg import dot_free_dims
 from .manager import register_pass
 from .rewrite import Patterns, producer, rewrite
 
@@ -53,11 +54,8 @@ def reshaped(rw, v, shape):
 def free_dims(op, side: int) -> tuple[list[int], int]:
     """The free dims of dot_general `op`'s operand `side` (0 lhs, 1 rhs), in order, and
     where the first of them lands in the result (batch dims, lhs free, rhs free)."""
-    a = op.attrs
-    batch, contract = (a["batch_lhs"], a["contract_lhs"]) if side == 0 else (a["batch_rhs"], a["contract_rhs"])
-    free = [i for i in range(op.operands[side].type.rank) if i not in batch and i not in contract]
-    lhs_free = op.operands[0].type.rank - len(a["batch_lhs"]) - len(a["contract_lhs"])
-    return free, len(a["batch_lhs"]) + (0 if side == 0 else lhs_free)
+    fl, fr = dot_free_dims(op.operands[0].type.rank, op.operands[1].type.rank, op.attrs)
+    return (fl, fr)[side], len(op.attrs["batch_lhs"]) + (0 if side == 0 else len(fl))
 
 
 @PATTERNS.on("dot_general")

@@ -9,6 +9,14 @@ from ..types import dim_eq
 from ._common import fail, spatial, to_type, widen
 
 
+def dot_free_dims(lhs_rank: int, rhs_rank: int, attrs) -> tuple[list[int], list[int]]:
+    """The free (neither batch nor contracting) dims of dot_general's lhs and rhs, in order:
+    the result is the batch dims, then lhs's free dims, then rhs's."""
+    fl = [i for i in range(lhs_rank) if i not in attrs["batch_lhs"] and i not in attrs["contract_lhs"]]
+    fr = [i for i in range(rhs_rank) if i not in attrs["batch_rhs"] and i not in attrs["contract_rhs"]]
+    return fl, fr
+
+
 def _dot_rule(ins, attrs, out):
     lhs, rhs = ins
     bl, br, cl, cr = (attrs[k] for k in ("batch_lhs", "batch_rhs", "contract_lhs", "contract_rhs"))
@@ -28,16 +36,14 @@ def _dot_rule(ins, attrs, out):
                 fail(f"{kind} dims differ: lhs dim {a} is {lhs.shape[a]}, rhs dim {b} is {rhs.shape[b]}")
     if attrs["accum"] is not None and attrs["accum"].is_float != lhs.dtype.is_float:
         fail(f"accum dtype {attrs['accum']} does not suit operand dtype {lhs.dtype}")
-    free_l = [d for i, d in enumerate(lhs.shape) if i not in bl and i not in cl]
-    free_r = [d for i, d in enumerate(rhs.shape) if i not in br and i not in cr]
-    return [lhs.with_shape([lhs.shape[i] for i in bl] + free_l + free_r)]
+    fl, fr = dot_free_dims(lhs.rank, rhs.rank, attrs)
+    return [lhs.with_shape([lhs.shape[i] for i in bl] + [lhs.shape[i] for i in fl] + [rhs.shape[i] for i in fr])]
 
 
 def _dot_ref(xs, attrs, out):
     lhs, rhs = widen(xs[0]), widen(xs[1])
     bl, br, cl, cr = (list(attrs[k]) for k in ("batch_lhs", "batch_rhs", "contract_lhs", "contract_rhs"))
-    fl = [i for i in range(lhs.ndim) if i not in bl and i not in cl]
-    fr = [i for i in range(rhs.ndim) if i not in br and i not in cr]
+    fl, fr = dot_free_dims(lhs.ndim, rhs.ndim, attrs)
     # (batch, free, contract) @ (batch, contract, free) as one batched matmul.
     a = np.transpose(lhs, bl + fl + cl)
     b = np.transpose(rhs, br + cr + fr)
